@@ -1,0 +1,1 @@
+"""The Slack app, the `jethro` command and the triage flow they share."""

@@ -1,0 +1,243 @@
+"""The `jethro` command: a thin adapter that parses arguments, calls the core and prints.
+
+`.env` is loaded here and only here, and never overrides the real environment.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from dotenv import find_dotenv, load_dotenv
+
+from bot.config import SETTINGS, Settings, load_settings, settings_markdown
+from bot.flow import TriageFlow
+from bot.preview import format_decision
+from bot.runtime import load_knowledge, open_database
+from escalation.errors import JethroError
+from knowledge.triage import decide
+
+EXIT_USAGE = 2
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(os.environ, **overrides)
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jethro")
+def main() -> None:
+    """Jethro triages problem reports: it answers the simple ones from a markdown knowledge base
+    and hands the hard ones to on-call engineers."""
+    load_dotenv(find_dotenv(usecwd=True), override=False)
+    level = os.environ.get("JETHRO_LOG_LEVEL", "WARNING").upper()
+    logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+_kb_option = click.option(
+    "--kb",
+    "kb_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Knowledge-base folder (default: JETHRO_KB_DIR, else the bundled sample).",
+)
+
+
+@main.command()
+@click.argument("text")
+@_kb_option
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as one JSON object.")
+def ask(text: str, kb_dir: Path | None, as_json: bool) -> None:
+    """Show what Jethro would do with one report, without storing anything."""
+    settings = _settings()
+    knowledge = load_knowledge(settings, kb_dir)
+    decision = decide(text, knowledge.matcher, settings.policy())
+    if as_json:
+        click.echo(json.dumps(decision.to_json(), indent=2))
+    else:
+        click.echo(format_decision(decision))
+
+
+@main.command()
+@_kb_option
+@click.option("--user", default=None, help="Who is reporting (default: your login name).")
+def shell(kb_dir: Path | None, user: str | None) -> None:
+    """Talk to Jethro as an employee would in Slack; escalations become real tickets."""
+    settings = _settings()
+    knowledge = load_knowledge(settings, kb_dir)
+    flow = TriageFlow(
+        knowledge.matcher,
+        open_database(settings),
+        policy=settings.policy(),
+        default_team=settings.default_team,
+    )
+    reporter = user or getpass.getuser()
+    from bot.shell import run_shell
+
+    run_shell(flow, reporter=reporter, articles=len(knowledge.kb.articles))
+
+
+@main.group()
+def kb() -> None:
+    """Check and measure a knowledge base."""
+
+
+@kb.command("lint")
+@click.argument(
+    "directory",
+    required=False,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def kb_lint(directory: Path | None, strict: bool) -> None:
+    """Report every problem in the knowledge base as path:line: message."""
+    from knowledge.lint import lint_kb
+    from knowledge.loader import find_article_files
+
+    root = directory or load_knowledge_root()
+    problems = [replace(p, path=_shown_path(root / p.path)) for p in lint_kb(root)]
+    for problem in problems:
+        click.echo(str(problem))
+    if not find_article_files(root):
+        click.echo(f"{root}: no articles found (looked for *.md files)", err=True)
+        sys.exit(1)
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    click.echo(f"{root}: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(1 if errors or (strict and warnings) else 0)
+
+
+def _shown_path(path: Path) -> str:
+    """Relative to the working directory where possible, so editors can jump to it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def load_knowledge_root() -> Path:
+    from bot.runtime import kb_root
+
+    return kb_root(_settings())
+
+
+@kb.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kb",
+    "kb_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Knowledge-base folder to evaluate.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
+    """Measure matching on labelled queries (JSONL lines {"text": ..., "label": ...})."""
+    from knowledge.evaluate import evaluate, read_queries
+
+    settings = _settings()
+    try:
+        labelled = read_queries(queries)
+    except JethroError as exc:
+        _fail(str(exc))
+    knowledge = load_knowledge(settings, kb_dir)
+    report = evaluate(knowledge.kb.articles, labelled, knowledge.matcher, settings.policy())
+    click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
+
+
+@main.group()
+def tickets() -> None:
+    """List and inspect tickets."""
+
+
+@tickets.command("list")
+@click.option(
+    "--status", type=click.Choice(["open", "acknowledged", "resolved"]), help="Only these."
+)
+@click.option("--limit", default=50, show_default=True, help="At most this many, newest first.")
+def tickets_list(status: str | None, limit: int) -> None:
+    """List tickets, newest first."""
+    from bot.preview import ticket_line
+    from escalation.db import session
+    from escalation.models import TicketStatus
+    from escalation.tickets import list_tickets
+
+    engine = open_database(_settings())
+    with session(engine) as db:
+        rows = list_tickets(db, status=TicketStatus(status) if status else None, limit=limit)
+        if not rows:
+            click.echo("No tickets.")
+        for ticket in rows:
+            click.echo(ticket_line(ticket))
+
+
+@tickets.command("show")
+@click.argument("ticket_id", type=int)
+def tickets_show(ticket_id: int) -> None:
+    """Show one ticket with its history."""
+    from bot.preview import ticket_details
+    from escalation.db import session
+    from escalation.tickets import get_ticket, ticket_events
+
+    engine = open_database(_settings())
+    with session(engine) as db:
+        try:
+            ticket = get_ticket(db, ticket_id)
+        except JethroError as exc:
+            _fail(f"{exc} `jethro tickets list` shows the ones there are.")
+        click.echo(ticket_details(ticket, ticket_events(db, ticket_id)))
+
+
+@main.group()
+def db() -> None:
+    """Manage the database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (start-up does this too)."""
+    settings = _settings()
+    open_database(settings)
+    click.echo(f"Database at {_redact_url(settings.database_url)} is up to date.")
+
+
+@main.command("config")
+@click.option("--markdown", is_flag=True, help="Print the settings table for the README instead.")
+def show_config(markdown: bool) -> None:
+    """Show the effective settings (secrets hidden)."""
+    if markdown:
+        click.echo(settings_markdown())
+        return
+    _settings()
+    for setting in SETTINGS:
+        raw = os.environ.get(setting.name)
+        shown = raw if raw is not None else f"{setting.default} (default)"
+        if setting.secret and raw:
+            shown = "*** (set)"
+        if setting.name == "DATABASE_URL":
+            shown = _redact_url(shown)
+        click.echo(f"{setting.name}={shown}")
+
+
+def _redact_url(url: str) -> str:
+    """Hide a password in a database URL, keeping the rest for diagnosis."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    return url

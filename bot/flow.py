@@ -1,0 +1,150 @@
+"""The triage flow: a report in, an answer, a suggestion or a ticket out, every step logged.
+
+The CLI shell and the Slack listeners are thin adapters over this class, so an employee gets the
+same treatment wherever they ask. No Slack and no rendering here; storage through `escalation/`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from escalation.clock import Clock, SystemClock
+from escalation.conversations import log_turn, record_feedback
+from escalation.db import session
+from escalation.models import Role, Ticket
+from escalation.tickets import open_ticket
+from knowledge.article import Article, Severity
+from knowledge.decision import Decision, Outcome
+from knowledge.index import Matcher
+from knowledge.triage import TriagePolicy, decide
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    decision: Decision
+    ticket: Ticket | None
+
+
+class TriageFlow:
+    """One employee conversation's steps: report, then feedback, a pick or a hand-over."""
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        engine: Engine,
+        *,
+        policy: TriagePolicy | None = None,
+        default_team: str = "it",
+        clock: Clock | None = None,
+    ) -> None:
+        self.matcher = matcher
+        self.engine = engine
+        self.policy = policy or TriagePolicy()
+        self.default_team = default_team
+        self.clock = clock or SystemClock()
+
+    def report(self, *, reporter: str, source: str, text: str, conversation: str) -> ReportResult:
+        """Decide on a new report; an escalation opens its ticket in the same transaction."""
+        decision = decide(text, self.matcher, self.policy)
+        with session(self.engine) as db:
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.EMPLOYEE,
+                text=text,
+                clock=self.clock,
+            )
+            ticket = None
+            if decision.outcome is Outcome.ESCALATE:
+                ticket = self._open(db, reporter, source, text, decision, decision.article)
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.BOT,
+                text=decision.reason,
+                decision=decision,
+                ticket_id=ticket.id if ticket else None,
+                clock=self.clock,
+            )
+            db.commit()
+            if ticket is not None:
+                db.refresh(ticket)
+        return ReportResult(decision, ticket)
+
+    def solved(self, *, reporter: str, conversation: str, article: Article) -> None:
+        """The employee confirmed the article fixed it: a deflection."""
+        with session(self.engine) as db:
+            record_feedback(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                article_id=article.id,
+                solved=True,
+                clock=self.clock,
+            )
+            db.commit()
+
+    def not_solved(
+        self,
+        *,
+        reporter: str,
+        source: str,
+        conversation: str,
+        text: str,
+        decision: Decision,
+        article: Article | None,
+    ) -> Ticket:
+        """The answer did not help (or nothing suggested fits): hand over to a human."""
+        with session(self.engine) as db:
+            if article is not None:
+                record_feedback(
+                    db,
+                    conversation_key=conversation,
+                    user_id=reporter,
+                    article_id=article.id,
+                    solved=False,
+                    clock=self.clock,
+                )
+            why = (
+                f"the employee said '{article.title}' did not solve it"
+                if article is not None
+                else "none of the suggested articles fit, said the employee"
+            )
+            ticket = self._open(db, reporter, source, text, replace(decision, reason=why), article)
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.BOT,
+                text=f"escalated as ticket #{ticket.id}",
+                ticket_id=ticket.id,
+                clock=self.clock,
+            )
+            db.commit()
+            db.refresh(ticket)
+        return ticket
+
+    def _open(
+        self,
+        db: Session,
+        reporter: str,
+        source: str,
+        text: str,
+        decision: Decision,
+        article: Article | None,
+    ) -> Ticket:
+        return open_ticket(
+            db,
+            reporter=reporter,
+            source=source,
+            text=text,
+            decision=decision,
+            team=(article.team if article and article.team else self.default_team),
+            severity=article.severity if article else Severity.NORMAL,
+            clock=self.clock,
+        )

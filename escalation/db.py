@@ -1,0 +1,181 @@
+"""Opening the database named by `DATABASE_URL`, migrating it, and the session block callers use.
+
+Nothing here reads the environment: the caller passes the URL (see `bot/config.py`). Errors are
+`DatabaseError`s that name `DATABASE_URL` and never show the password.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlmodel import Session
+
+from escalation.errors import DatabaseError
+
+DEFAULT_DATABASE_URL = "sqlite:///jethro.db"
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+POSTGRES_CONNECT_TIMEOUT_S = 10
+# Any fixed number: every Jethro process migrating the same PostgreSQL database takes this lock.
+_MIGRATION_LOCK = 0x6A657468726F
+# Alembic keeps the running migration in module globals (`alembic.context`, `alembic.op`), so a
+# process runs one migration at a time; the database lock above covers other processes.
+_ALEMBIC_IN_USE = threading.Lock()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for `url`; `postgres://` and `postgresql://` are read as psycopg 3."""
+    parsed = _parse(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(parsed)
+        if parsed.get_backend_name() == "postgresql":
+            args: dict[str, Any] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
+            return sa.create_engine(parsed, pool_pre_ping=True, connect_args=args)
+        return sa.create_engine(parsed)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise DatabaseError(f"DATABASE_URL={_shown(parsed)} cannot be used: {exc}") from exc
+
+
+@contextmanager
+def session(engine: Engine) -> Iterator[Session]:
+    """A unit of work: committed when the block ends, rolled back if it raises.
+
+    Objects stay readable after the block (no expiry on commit), so they can be rendered.
+    """
+    with Session(engine, expire_on_commit=False) as s:
+        try:
+            yield s
+            s.commit()
+        except BaseException:
+            s.rollback()
+            raise
+
+
+def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
+    """Migrate the database to `revision`; safe to run from several processes at once."""
+    engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    try:
+        with _ALEMBIC_IN_USE, _migration_connection(engine) as connection:
+            command.upgrade(alembic_config(connection), revision)
+            connection.commit()
+    except CommandError as exc:
+        raise DatabaseError(
+            f"cannot migrate the database at DATABASE_URL={_shown(engine.url)}: {exc} "
+            "(was it created by a newer Jethro?)"
+        ) from exc
+    finally:
+        if isinstance(engine_or_url, str):
+            engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None before the first `upgrade`."""
+    with _connect(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str:
+    """The newest revision this version of Jethro ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, f"no migrations in {MIGRATIONS}"
+    return head
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    """An Alembic configuration without an alembic.ini, for `upgrade`, tests and new revisions.
+
+    To write a migration: `alembic.command.revision(alembic_config(conn), "msg", autogenerate=True)`
+    with `conn` a connection to a database at head.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+@contextmanager
+def _migration_connection(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection holding the database's migration lock for the whole transaction.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: `BEGIN IMMEDIATE` takes the write
+    lock up front, so a second process waits (busy timeout) and then finds the schema at head.
+    """
+    with _connect(engine) as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+        elif engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        yield connection
+
+
+@contextmanager
+def _connect(engine: Engine) -> Iterator[sa.Connection]:
+    try:
+        connection = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        reason = str(exc.orig).strip() or type(exc.orig).__name__
+        raise DatabaseError(
+            f"cannot open the database at DATABASE_URL={_shown(engine.url)}: {reason}"
+        ) from exc
+    with connection:
+        yield connection
+
+
+def _parse(url: str) -> URL:
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(
+            f"DATABASE_URL={url!r} is not a database URL; expected e.g. {DEFAULT_DATABASE_URL} "
+            "or postgresql+psycopg://user@host:5432/jethro"
+        ) from exc
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).expanduser().parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(
+                f"DATABASE_URL={_shown(url)}: cannot create the folder {folder}: {exc.strerror}"
+            ) from exc
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Per connection: wait for locks instead of failing, enforce foreign keys, and use WAL so
+    readers do not block the writer."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)

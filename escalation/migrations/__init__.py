@@ -1,0 +1,1 @@
+"""Alembic migrations for Jethro's database, applied by `escalation.db.upgrade`."""

@@ -1,0 +1,175 @@
+"""The database tables, and the column types they need to behave the same on SQLite and PostgreSQL.
+
+Tables only: the rules for changing them live in `tickets.py` and `conversations.py`. A schema
+change here needs a new migration in `migrations/versions/` (the tests fail until it matches).
+Stored enum values are explicit strings kept in plain text columns, so adding a value is a code
+change, not a migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from knowledge.article import Severity
+from knowledge.decision import Outcome
+
+metadata = SQLModel.metadata
+# Deterministic constraint names, so later migrations (SQLite batch mode included) can name them.
+metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that goes in aware and comes back aware in UTC, on either database.
+
+    SQLite has no time zones, so the value is stored as naive UTC there and the zone is put back
+    on the way out.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: store aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class TextEnum(sa.TypeDecorator[E]):
+    """A `StrEnum` stored as its value in a plain text column (no database enum type)."""
+
+    impl = sa.String(32)
+    cache_ok = True
+
+    def __init__(self, enum: type[E]) -> None:
+        super().__init__()
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class TicketEventKind(StrEnum):
+    OPENED = "opened"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Role(StrEnum):
+    """Who spoke in a conversation turn."""
+
+    EMPLOYEE = "employee"
+    BOT = "bot"
+
+
+def _when(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime(), nullable=nullable, index=index)
+
+
+def _user(*, nullable: bool = False, index: bool = False) -> Any:
+    """A user id: a Slack id (`U123`) or a local username."""
+    return Field(default=None, sa_type=sa.String(255), nullable=nullable, index=index)
+
+
+class Ticket(SQLModel, table=True):
+    """An escalated report. `id` is the ticket number people see, so it is never reused."""
+
+    __tablename__ = "ticket"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    reporter: str = _user(index=True)
+    source: str = Field(sa_type=sa.String(32))
+    text: str = Field(sa_type=sa.Text)
+    status: TicketStatus = Field(
+        default=TicketStatus.OPEN, sa_type=TextEnum(TicketStatus), index=True
+    )
+    severity: Severity = Field(default=Severity.NORMAL, sa_type=TextEnum(Severity))
+    team: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    article_id: str | None = Field(default=None, sa_type=sa.String(255))
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    reason: str = Field(default="", sa_type=sa.Text)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+    acknowledged_at: datetime | None = _when(nullable=True)
+    acknowledged_by: str | None = _user(nullable=True)
+    resolved_at: datetime | None = _when(nullable=True)
+    resolved_by: str | None = _user(nullable=True)
+    resolution: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class TicketEvent(SQLModel, table=True):
+    """One change to a ticket, kept forever: the audit trail."""
+
+    __tablename__ = "ticket_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    kind: TicketEventKind = Field(sa_type=TextEnum(TicketEventKind))
+    actor: str = _user()
+    at: datetime = _when()
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+
+
+class ConversationTurn(SQLModel, table=True):
+    """One message in a conversation, from the employee or from the bot."""
+
+    __tablename__ = "conversation_turn"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_key: str = Field(sa_type=sa.String(255), index=True)
+    user_id: str = _user(index=True)
+    role: Role = Field(sa_type=TextEnum(Role))
+    text: str = Field(sa_type=sa.Text)
+    outcome: Outcome | None = Field(default=None, sa_type=TextEnum(Outcome))
+    article_id: str | None = Field(default=None, sa_type=sa.String(255))
+    confidence: float | None = Field(default=None)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    at: datetime = _when()
+
+
+class Feedback(SQLModel, table=True):
+    """Whether an answer solved the employee's problem: the signal for improving the KB."""
+
+    __tablename__ = "feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_key: str = Field(sa_type=sa.String(255), index=True)
+    user_id: str = _user()
+    article_id: str | None = Field(default=None, sa_type=sa.String(255), index=True)
+    solved: bool
+    comment: str = Field(default="", sa_type=sa.Text)
+    at: datetime = _when()

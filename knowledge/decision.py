@@ -1,0 +1,56 @@
+"""The triage decision's value types: what the CLI, Slack and `kb eval` all receive.
+
+The decision itself (`decide`) lives in `knowledge/triage.py`; these types carry no behaviour so
+that renderers and storage can depend on them without pulling in the matcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from knowledge.article import Article
+
+
+class Outcome(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One ranked article with its score from the matcher (higher is better, 0..1)."""
+
+    article: Article
+    score: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one report, with the evidence a human needs to trust or overrule it.
+
+    `article` is set for `answer` (the article to show) and for `escalate` when an article
+    with `action: escalate` matched; `candidates` is best first; `confidence` is the calibrated
+    probability that the best candidate is right.
+    """
+
+    outcome: Outcome
+    article: Article | None
+    confidence: float
+    candidates: tuple[Candidate, ...]
+    reason: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "outcome": self.outcome.value,
+            "article": (
+                {"id": self.article.id, "title": self.article.title} if self.article else None
+            ),
+            "confidence": round(self.confidence, 4),
+            "reason": self.reason,
+            "candidates": [
+                {"id": c.article.id, "title": c.article.title, "score": round(c.score, 4)}
+                for c in self.candidates
+            ],
+        }

@@ -1,0 +1,44 @@
+"""Run the installed `jethro` command as a user would: a subprocess with its own environment."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def jethro_executable() -> str:
+    beside = Path(sys.executable).parent / "jethro"
+    found = str(beside) if beside.exists() else shutil.which("jethro")
+    if found is None:
+        raise RuntimeError("the `jethro` command is not installed: pip install -e '.[dev]'")
+    return found
+
+
+def run_jethro(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path | None = None
+) -> Run:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
+    environ.pop("DATABASE_URL", None)
+    environ.update(env or {})
+    done = subprocess.run(
+        [jethro_executable(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
