@@ -65,6 +65,27 @@ def _name(value: str) -> str:
     return value
 
 
+def _token(prefix: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value and not value.startswith(prefix):
+            raise ValueError(f"must start with {prefix}")
+        return value
+
+    return parse
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("not an http(s) URL")
+    return value if value.endswith("/") else value + "/"
+
+
+def _channel_id(value: str) -> str:
+    if value and (value.startswith("#") or not value[:1].isalpha() or not value.isalnum()):
+        raise ValueError("not a channel id")
+    return value
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -120,6 +141,59 @@ SETTINGS: tuple[Setting, ...] = (
         _log_level,
         "use DEBUG, INFO, WARNING or ERROR",
     ),
+    Setting(
+        "JETHRO_TEMPLATE_DIR",
+        "template_dir",
+        "",
+        "Folder of Jinja2 templates that override the built-in Slack messages, file by file.",
+        _optional_path,
+        "point it at a folder of .j2 files named like those in bot/templates/",
+    ),
+    Setting(
+        "SLACK_BOT_TOKEN",
+        "slack_bot_token",
+        "",
+        "The bot token (`xoxb-…`) from the Slack app's OAuth page. Needed by `jethro run`.",
+        _token("xoxb-"),
+        "copy the Bot User OAuth Token (xoxb-...) from your app's OAuth & Permissions page",
+        secret=True,
+    ),
+    Setting(
+        "SLACK_SIGNING_SECRET",
+        "slack_signing_secret",
+        "",
+        "The app's signing secret, used to verify every request from Slack. Needed in HTTP mode.",
+        str,
+        "copy the Signing Secret from your app's Basic Information page",
+        secret=True,
+    ),
+    Setting(
+        "SLACK_APP_TOKEN",
+        "slack_app_token",
+        "",
+        "An app-level token (`xapp-…`, scope `connections:write`). When set, `jethro run` uses "
+        "Socket Mode instead of HTTP.",
+        _token("xapp-"),
+        "create an app-level token with connections:write on Basic Information, or leave it empty",
+        secret=True,
+    ),
+    Setting(
+        "SLACK_API_URL",
+        "slack_api_url",
+        "https://slack.com/api/",
+        "Base URL of the Slack Web API (tests point it at a local fake).",
+        _http_url,
+        "use an http(s) URL ending in /api/, e.g. https://slack.com/api/",
+    ),
+    Setting(
+        "JETHRO_ESCALATION_CHANNEL",
+        "escalation_channel",
+        "",
+        "Channel id (`C…`) of the engineers' channel that receives escalations. Needed by "
+        "`jethro run`.",
+        _channel_id,
+        "use the channel's id (C..., from the channel's About tab), not its name",
+    ),
 )
 
 
@@ -131,6 +205,22 @@ class Settings:
     suggest_threshold: float
     default_team: str
     log_level: str
+    template_dir: Path | None = None
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_api_url: str = "https://slack.com/api/"
+    escalation_channel: str = ""
+
+    def missing_for_slack(self) -> list[str]:
+        """The settings `jethro run` cannot start without, by name."""
+        needed = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "JETHRO_ESCALATION_CHANNEL": self.escalation_channel,
+        }
+        if not self.slack_app_token:
+            needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        return [name for name, value in needed.items() if not value]
 
     def policy(self) -> TriagePolicy:
         return TriagePolicy(

@@ -1,0 +1,1 @@
+"""Stand-ins for Slack in tests: a fake Web API server, request signing, and event payloads."""

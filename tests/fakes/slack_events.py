@@ -1,0 +1,307 @@
+"""What Slack sends the bot: realistic, signed Events API and interactivity requests.
+
+Each builder starts from a recorded payload in `../shared/slack-specs/payloads/` and overrides only
+who, where, what and when, with a fresh `event_id`, `ts` and `trigger_id` each time (Slack never
+repeats them; retries say so in headers). `post` signs the body and sends it with urllib.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, NamedTuple
+from urllib.parse import urlencode
+
+from tests.fakes.signing import signed_headers
+from tests.fakes.slack_spec import PAYLOADS, require_shared
+
+TEAM = "T0G9PQBBK"
+"""The fake Web API's `auth.test` team and bot user, so events and the bot agree on who is who."""
+BOT_USER = "W23456789"
+USER = "U2147483697"
+DM_CHANNEL = "D024BE91L"
+CHANNEL = "C123ABC456"
+APP_ID = "A0PNCHHK2"
+RESPONSE_URL = "https://hooks.slack.com/actions/T0G9PQBBK/111/random-value"
+"""Real Slack's; pass `fake_slack.response_url()` instead when the bot will `respond()`."""
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+_counter = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A request body exactly as Slack sends it, and what it says (for assertions)."""
+
+    body: bytes
+    content_type: str
+    data: dict[str, Any]
+
+
+class Reply(NamedTuple):
+    status: int
+    body: str
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@cache
+def _recorded(name: str) -> dict[str, Any]:
+    require_shared()
+    loaded: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+    return loaded
+
+
+def _template(name: str) -> dict[str, Any]:
+    return copy.deepcopy(_recorded(name))
+
+
+def fresh_ts() -> str:
+    """A message timestamp after every other one this process made."""
+    number = next(_counter)
+    return f"{int(time.time())}.{number:06d}"
+
+
+def _event_callback(name: str, event: dict[str, Any], team: str) -> Payload:
+    data = _template(name)
+    number = next(_counter)
+    data["event"].update(event)
+    data.update(team_id=team, api_app_id=APP_ID, event_id=f"Ev{number:08d}")
+    data["event_time"] = int(float(data["event"].get("event_ts", time.time())))
+    data["authorizations"] = [
+        {"team_id": team, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
+    ]
+    return _json(data)
+
+
+def _json(data: dict[str, Any]) -> Payload:
+    return Payload(json.dumps(data).encode(), JSON, data)
+
+
+def _form_payload(data: dict[str, Any]) -> Payload:
+    """Interactivity: the JSON travels url-encoded in a single `payload` form field."""
+    return Payload(urlencode({"payload": json.dumps(data)}).encode(), FORM, data)
+
+
+def message_im(
+    text: str,
+    *,
+    user: str = USER,
+    channel: str = DM_CHANNEL,
+    ts: str | None = None,
+    team: str = TEAM,
+) -> Payload:
+    """A direct message to the bot. `text` is as Slack delivers it (`&`, `<`, `>` escaped)."""
+    ts = ts or fresh_ts()
+    event = {"channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts}
+    event |= {"client_msg_id": str(uuid.uuid4()), "team": team}
+    return _event_callback("event_callback.message_im.json", event, team)
+
+
+def thread_reply(
+    text: str,
+    thread_ts: str,
+    *,
+    user: str = USER,
+    channel: str = DM_CHANNEL,
+    ts: str | None = None,
+    team: str = TEAM,
+) -> Payload:
+    """A reply in a thread, such as more detail on a report the bot already answered."""
+    ts = ts or fresh_ts()
+    event = {"channel": channel, "user": user, "text": text, "ts": ts, "event_ts": ts}
+    event |= {"thread_ts": thread_ts, "parent_user_id": user, "team": team}
+    event["client_msg_id"] = str(uuid.uuid4())
+    return _event_callback("event_callback.message_im_thread_reply.json", event, team)
+
+
+def app_mention(
+    text: str,
+    *,
+    user: str = USER,
+    channel: str = CHANNEL,
+    ts: str | None = None,
+    team: str = TEAM,
+    bot_user: str = BOT_USER,
+) -> Payload:
+    """`@bot text` in a channel; the event text starts with the bot's mention, as on Slack."""
+    ts = ts or fresh_ts()
+    event = {"channel": channel, "user": user, "ts": ts, "event_ts": ts}
+    event["text"] = f"<@{bot_user}> {text}"
+    return _event_callback("event_callback.app_mention.json", event, team)
+
+
+def app_home_opened(user: str = USER, *, channel: str = DM_CHANNEL, team: str = TEAM) -> Payload:
+    event = {"user": user, "channel": channel, "tab": "home", "event_ts": fresh_ts()}
+    return _event_callback("event_callback.app_home_opened.json", event, team)
+
+
+def url_verification(challenge: str | None = None) -> Payload:
+    data = _template("url_verification.json")
+    if challenge is not None:
+        data["challenge"] = challenge
+    return _json(data)
+
+
+def slash_command(
+    text: str,
+    *,
+    command: str = "/triage",
+    user: str = USER,
+    user_name: str = "employee",
+    channel: str = CHANNEL,
+    team: str = TEAM,
+    response_url: str = RESPONSE_URL,
+) -> Payload:
+    """A slash command: a plain form body (no `payload=` wrapper), fields as strings."""
+    data = _template("slash_command.json")
+    data.update(text=text, command=command, user_id=user, user_name=user_name)
+    data.update(channel_id=channel, team_id=team, api_app_id=APP_ID, response_url=response_url)
+    data["trigger_id"] = f"{next(_counter)}.{int(time.time())}.fake"
+    return Payload(urlencode(data).encode(), FORM, data)
+
+
+def block_action(
+    action_id: str,
+    value: str,
+    *,
+    user: str = USER,
+    channel: str = DM_CHANNEL,
+    message_ts: str | None = None,
+    block_id: str = "b",
+    button_text: str = "Button",
+    message: dict[str, Any] | None = None,
+    team: str = TEAM,
+    response_url: str = RESPONSE_URL,
+) -> Payload:
+    """A button click on a message; pass the clicked `message` (as posted) to include it."""
+    data = _template("block_actions.json")
+    ts = message_ts or (message or {}).get("ts") or fresh_ts()
+    data["user"].update(id=user, team_id=team)
+    data["team"] = {"id": team, "domain": "subarachnoid"}
+    data["channel"] = {"id": channel, "name": "directmessage" if channel[:1] == "D" else "help"}
+    data["container"] = {"type": "message", "message_ts": ts, "channel_id": channel}
+    data["container"]["is_ephemeral"] = False
+    data.update(api_app_id=APP_ID, response_url=response_url, state={"values": {}})
+    data["trigger_id"] = f"{next(_counter)}.{int(time.time())}.fake"
+    if message is not None:
+        data["message"] = message
+    data["actions"] = [
+        {
+            "action_id": action_id,
+            "block_id": block_id,
+            "text": {"type": "plain_text", "text": button_text, "emoji": True},
+            "value": value,
+            "type": "button",
+            "action_ts": fresh_ts(),
+        }
+    ]
+    return _form_payload(data)
+
+
+def view_submission(
+    callback_id: str,
+    values: dict[str, dict[str, str]],
+    *,
+    user: str = USER,
+    private_metadata: str = "",
+    team: str = TEAM,
+) -> Payload:
+    """A modal's Submit; `values` maps block_id -> action_id -> the typed text."""
+    data = _template("view_submission.json")
+    data["user"].update(id=user, team_id=team)
+    data["team"] = {"id": team, "domain": "subarachnoid"}
+    view = data["view"]
+    view.update(callback_id=callback_id, private_metadata=private_metadata, team_id=team)
+    view["state"] = {
+        "values": {
+            block_id: {
+                action_id: {"type": "plain_text_input", "value": text}
+                for action_id, text in actions.items()
+            }
+            for block_id, actions in values.items()
+        }
+    }
+    data.update(api_app_id=APP_ID, trigger_id=f"{next(_counter)}.{int(time.time())}.fake")
+    return _form_payload(data)
+
+
+def message_shortcut(
+    callback_id: str,
+    message_text: str,
+    *,
+    user: str = USER,
+    author: str = USER,
+    channel: str = CHANNEL,
+    message_ts: str | None = None,
+    team: str = TEAM,
+    response_url: str = RESPONSE_URL,
+) -> Payload:
+    """ "Report this to Jethro" chosen on someone's message (keys as in the java SDK's shape)."""
+    ts = message_ts or fresh_ts()
+    data = {
+        "type": "message_action",
+        "token": "verification_token",
+        "action_ts": fresh_ts(),
+        "team": {"id": team, "domain": "subarachnoid"},
+        "user": {"id": user, "name": "employee", "team_id": team},
+        "channel": {"id": channel, "name": "help"},
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": f"{next(_counter)}.{int(time.time())}.fake",
+        "response_url": response_url,
+        "message_ts": ts,
+        "message": {
+            "type": "message",
+            "user": author,
+            "ts": ts,
+            "text": message_text,
+            "team": team,
+            "client_msg_id": str(uuid.uuid4()),
+        },
+    }
+    return _form_payload(data)
+
+
+def post(
+    url: str,
+    payload: Payload,
+    secret: str,
+    headers: dict[str, str] | None = None,
+    timestamp: int | None = None,
+) -> Reply:
+    """Send `payload` signed with `secret`, as Slack would; HTTP errors are replies, not raises."""
+    all_headers = {"Content-Type": payload.content_type}
+    all_headers |= signed_headers(secret, payload.body, timestamp) | (headers or {})
+    request = urllib.request.Request(url, data=payload.body, headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Reply(response.status, response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Reply(error.code, error.read().decode())
+
+
+class SlackDriver:
+    """Slack's side of the conversation with one app: where it listens and how it is signed."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url
+        self.secret = secret
+
+    def send(self, payload: Payload, headers: dict[str, str] | None = None) -> Reply:
+        return post(self.url, payload, self.secret, headers)
+
+    def retry(self, payload: Payload, attempt: int = 1, reason: str = "http_timeout") -> Reply:
+        """Redeliver an event as Slack does after a slow or failed acknowledgement."""
+        retry = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": reason}
+        return self.send(payload, retry)
