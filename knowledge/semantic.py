@@ -1,0 +1,299 @@
+"""`SemanticMatcher`: ranks articles by sentence-embedding similarity, so a report that shares no
+words with an article ("my laptop won't power up" / "Computer doesn't turn on") still finds it.
+
+No I/O of its own: articles arrive parsed, and vectors come from an `Encoder` (optionally through
+an `EmbeddingCache`). The method and constants were chosen by measurement on the CLINC150 few-shot
+task; the comparison of every variant is `bench/semantic_study.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from knowledge.article import Article
+from knowledge.decision import Candidate
+from knowledge.embedding import Encoder, Vectors
+from knowledge.embedding_cache import EmbeddingCache
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+Method = Literal["prototypes", "centroid", "nearest", "knn", "head"]
+MOMENTUM = np.float32(0.9)
+
+
+@dataclass(frozen=True)
+class SemanticConfig:
+    """How `SemanticMatcher` scores; the defaults are the measured winner.
+
+    `method`: what an article's cosine is taken to: `prototypes`, its examples' centroid moved by
+    `steps` of gradient descent at `rate` on the base's own examples (build time, numpy);
+    `centroid`; `nearest` example; `knn`, the mean similarity of its examples among the `knn`
+    nearest; `head`, a logistic-regression head's probability (kept for comparison: it is
+    overconfident on small bases, where nothing anchors it to how similar the report really is).
+    `examples`, `titles`: which texts stand for an article (a title counts as one more example).
+    `nearest_weight`: share of the nearest-example cosine mixed into the article's. `whiten`:
+    shrinkage of a within-article whitening learned on the examples (None: off). `background`:
+    the cosine of a "none of these" option in the softmax at `scale` that turns cosines into 0..1
+    scores, so a report close to nothing scores low however few articles there are (None: plain
+    cosines). `calibration` holds (bias, top score, gap to the next article) of the logistic
+    confidence.
+    """
+
+    method: Method = "prototypes"
+    examples: bool = True
+    titles: bool = True
+    nearest_weight: float = 0.0
+    knn: int = 10
+    whiten: float | None = None
+    scale: float = 20.0
+    background: float | None = 0.5
+    steps: int = 100
+    rate: float = 1.0
+    # bench/semantic_study.py /tmp/clinc --fit: CLINC150 val, oos reweighted to a 20% share
+    calibration: tuple[float, float, float] = (-1.625, 4.23, 2.048)
+
+
+class SemanticMatcher:
+    """Ranks articles by how close a report's embedding is to their examples' embeddings."""
+
+    name = "semantic"
+
+    def __init__(
+        self,
+        articles: Sequence[Article],
+        encoder: Encoder,
+        cache: EmbeddingCache | None = None,
+        config: SemanticConfig | None = None,
+    ) -> None:
+        self.config = config or SemanticConfig()
+        self.articles = tuple(articles)
+        self.encoder = encoder
+        texts, owners = _units(self.articles, self.config.examples, self.config.titles)
+        vectors = cache.embed(encoder, texts) if cache else encoder.encode(texts)
+        self._owners = np.array(owners, dtype=np.int64)
+        self._transform = _Whitening.fit(vectors, self._owners, self.config.whiten)
+        self._units = self._transform.apply(vectors)
+        self._centroids = _centroids(self._units, self._owners, len(self.articles))
+        if self.config.method == "prototypes":
+            self._centroids = _train_prototypes(
+                self._units, self._owners, self._centroids, self.config
+            )
+        self._head: _Head | None = None
+        if self.config.method == "head":
+            self._head = _Head.train(
+                self._units, self._owners, len(self.articles), self.config.steps
+            )
+
+    def scores(self, text: str) -> FloatArray:
+        """Every article's score for `text`, 0..1, in the order the articles were given."""
+        row: FloatArray = self.score_vectors(self.encoder.encode([text]))[0]
+        return row
+
+    def score_vectors(self, vectors: Vectors) -> FloatArray:
+        """Scores (reports x articles) for already-encoded reports: batch evaluation's path."""
+        if not self.articles:
+            return np.zeros((len(vectors), 0))
+        queries = self._transform.apply(vectors)
+        if self._head is not None:
+            return self._head.probabilities(queries)
+        cosines = self._cosines(queries)
+        if self.config.background is None:
+            return np.clip(cosines, 0.0, 1.0).astype(np.float64)
+        return _open_softmax(cosines, self.config.scale, self.config.background)
+
+    def _cosines(self, queries: Vectors) -> Vectors:
+        method, n = self.config.method, len(self.articles)
+        sims = queries @ self._units.T
+        if method in ("prototypes", "centroid"):
+            cosines = queries @ self._centroids.T
+        elif method == "nearest":
+            cosines = _best_per_article(sims, self._owners, n)
+        else:
+            cosines = _knn_votes(sims, self._owners, n, self.config.knn)
+        weight = self.config.nearest_weight
+        if weight:
+            cosines = (1 - weight) * cosines + weight * _best_per_article(sims, self._owners, n)
+        return cosines
+
+    def rank(self, text: str, limit: int = 10) -> list[Candidate]:
+        if not self.articles or limit <= 0 or not text.strip():
+            return []
+        scores = self.scores(text)
+        top = np.argsort(-scores, kind="stable")[:limit]
+        return [Candidate(self.articles[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def confidence(self, ranked: Sequence[Candidate]) -> float:
+        if not ranked:
+            return 0.0
+        top = ranked[0].score
+        gap = top - (ranked[1].score if len(ranked) > 1 else 0.0)
+        bias, w_top, w_gap = self.config.calibration
+        return 1.0 / (1.0 + math.exp(-(bias + w_top * top + w_gap * gap)))
+
+
+def _units(
+    articles: Sequence[Article], examples: bool, titles: bool
+) -> tuple[list[str], list[int]]:
+    """The texts that stand for each article: its examples and title, as configured; never none."""
+    texts: list[str] = []
+    owners: list[int] = []
+    for i, article in enumerate(articles):
+        own = [*(article.examples if examples else ()), *((article.title,) if titles else ())]
+        own = [text for text in own if text.strip()] or [article.title]
+        texts += own
+        owners += [i] * len(own)
+    return texts, owners
+
+
+def _normalise(x: Vectors) -> Vectors:
+    out: Vectors = x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return out
+
+
+def _centroids(units: Vectors, owners: IntArray, n: int) -> Vectors:
+    sums = np.zeros((n, units.shape[1]), dtype=np.float32)
+    np.add.at(sums, owners, units)
+    return _normalise(sums)
+
+
+def _best_per_article(sims: Vectors, owners: IntArray, n: int) -> Vectors:
+    best = np.full((n, sims.shape[0]), -1.0, dtype=np.float32)
+    np.maximum.at(best, owners, sims.T)
+    return best.T
+
+
+def _knn_votes(sims: Vectors, owners: IntArray, n: int, k: int) -> Vectors:
+    """Each article gets the summed similarity of its examples among the k nearest, over k."""
+    k = min(k, sims.shape[1])
+    nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    votes = np.zeros((sims.shape[0], n), dtype=np.float32)
+    rows = np.repeat(np.arange(sims.shape[0]), k)
+    np.add.at(votes, (rows, owners[nearest].ravel()), np.take_along_axis(sims, nearest, 1).ravel())
+    out: Vectors = votes / np.float32(k)
+    return out
+
+
+def _softmax(logits: FloatArray) -> FloatArray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    out: FloatArray = shifted / shifted.sum(axis=1, keepdims=True)
+    return out
+
+
+def _open_softmax(cosines: Vectors, scale: float, background: float) -> FloatArray:
+    """Softmax over the articles plus a "none of these" option whose cosine is `background`."""
+    logits = np.empty((cosines.shape[0], cosines.shape[1] + 1))
+    logits[:, :-1] = scale * cosines
+    logits[:, -1] = scale * background
+    return _softmax(logits)[:, :-1]
+
+
+class _Adam:
+    """The optimiser of the `head` fit."""
+
+    def __init__(self, shape: tuple[int, ...], rate: float = 0.05) -> None:
+        self.rate, self.step = rate, 0
+        self.m = np.zeros(shape, dtype=np.float32)
+        self.v = np.zeros(shape, dtype=np.float32)
+
+    def update(self, grad: Vectors) -> Vectors:
+        self.step += 1
+        self.m = 0.9 * self.m + 0.1 * grad
+        self.v = 0.999 * self.v + 0.001 * grad * grad
+        m_hat = self.m / (1 - 0.9**self.step)
+        v_hat = self.v / (1 - 0.999**self.step)
+        out: Vectors = (self.rate * m_hat / (np.sqrt(v_hat) + 1e-8)).astype(np.float32)
+        return out
+
+
+def _train_prototypes(
+    units: Vectors, owners: IntArray, start: Vectors, config: SemanticConfig
+) -> Vectors:
+    """Move each article's vector so its own examples outscore the others in the scoring softmax.
+
+    Plain gradient descent from the centroids, on the same open softmax that scores reports: once
+    an article's examples are clearly its own the loss saturates and its vector stops moving, so
+    on a small, well-separated base the prototypes stay the centroids and a cosine to them still
+    means "this close to what the article is about". (Adam moved them at full speed regardless,
+    which wrecked small bases.)
+    """
+    weights = start.copy()
+    velocity = np.zeros_like(weights)
+    targets = np.zeros((len(units), len(start)), dtype=np.float32)
+    targets[np.arange(len(units)), owners] = 1.0
+    for _ in range(config.steps):
+        norms = np.linalg.norm(weights, axis=1, keepdims=True)
+        unit_weights = weights / norms
+        cosines = units @ unit_weights.T
+        if config.background is None:
+            probs = _softmax(config.scale * cosines)
+        else:
+            probs = _open_softmax(cosines, config.scale, config.background)
+        grad = config.scale * (probs.astype(np.float32) - targets).T @ units / len(units)
+        grad = (grad - (grad * unit_weights).sum(1, keepdims=True) * unit_weights) / norms
+        velocity = MOMENTUM * velocity - np.float32(config.rate) * grad
+        weights += velocity
+    return _normalise(weights)
+
+
+@dataclass(frozen=True)
+class _Head:
+    """A logistic-regression head over frozen embeddings (the `head` method)."""
+
+    weights: Vectors
+    bias: Vectors
+
+    SCALE = 10.0
+    L2 = 1e-3
+
+    @classmethod
+    def train(cls, units: Vectors, owners: IntArray, n: int, steps: int) -> _Head:
+        weights = np.zeros((n, units.shape[1]), dtype=np.float32)
+        bias = np.zeros(n, dtype=np.float32)
+        if n < 2:
+            return cls(weights, bias)
+        x = units * np.float32(cls.SCALE)
+        targets = np.zeros((len(units), n), dtype=np.float32)
+        targets[np.arange(len(units)), owners] = 1.0
+        adam_w, adam_b = _Adam(weights.shape), _Adam(bias.shape)
+        for _ in range(steps):
+            residual = (_softmax(x @ weights.T + bias) - targets).astype(np.float32) / len(units)
+            weights -= adam_w.update(residual.T @ x + np.float32(cls.L2) * weights)
+            bias -= adam_b.update(residual.sum(axis=0))
+        return cls(weights, bias)
+
+    def probabilities(self, queries: Vectors) -> FloatArray:
+        return _softmax((queries * np.float32(self.SCALE)) @ self.weights.T + self.bias)
+
+
+@dataclass(frozen=True)
+class _Whitening:
+    """Centring and within-article whitening learned on the examples; identity when off."""
+
+    mean: Vectors | None = None
+    matrix: Vectors | None = None
+
+    @classmethod
+    def fit(cls, units: Vectors, owners: IntArray, shrinkage: float | None) -> _Whitening:
+        if shrinkage is None or len(units) < 2:
+            return cls()
+        mean = units.mean(axis=0)
+        n = int(owners.max()) + 1
+        sums = np.zeros((n, units.shape[1]), dtype=np.float32)
+        np.add.at(sums, owners, units)
+        within = units - (sums / np.bincount(owners, minlength=n)[:, None])[owners]
+        values, vectors = np.linalg.eigh(within.T @ within / len(units))
+        values = (1 - shrinkage) * values + shrinkage * values.mean()
+        matrix = (vectors / np.sqrt(np.maximum(values, 1e-12))) @ vectors.T
+        return cls(mean.astype(np.float32), np.asarray(matrix, dtype=np.float32))
+
+    def apply(self, vectors: Vectors) -> Vectors:
+        if self.mean is None or self.matrix is None:
+            return vectors.astype(np.float32, copy=False)
+        return _normalise(((vectors - self.mean) @ self.matrix).astype(np.float32))
