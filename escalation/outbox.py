@@ -1,0 +1,455 @@
+"""The durable outbox: Slack Web API calls stored in the caller's transaction, sent by a worker.
+
+A state change and the messages about it commit together (`enqueue` flushes, never commits), so
+a message is never lost to a crash between the two. `OutboxSender` claims due messages with a
+lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so several replicas
+share the work and a dead worker's claim runs out. Slack's limits are honoured without sleeping:
+a 429 moves the message to `now + Retry-After`, transient failures back off exponentially with
+jitter, and each channel gets at most one message per `channel_interval`, oldest first, while
+other channels go on. A message is sent at least once: a time-out after Slack posted it means
+it is posted again. Nothing here decides what to say; callers build the Web API arguments.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from escalation.clock import Clock
+from escalation.db import session as unit_of_work
+from escalation.models import OutboxMessage, OutboxStatus, metadata
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[Session, OutboxMessage, dict[str, Any]], None]
+
+MIN_RETRY = timedelta(seconds=1)
+"""Never retry sooner, even on `Retry-After: 0`, so a loop cannot spin on one message."""
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_CAP = timedelta(minutes=5)
+GIVE_UP_AFTER = timedelta(hours=6)
+"""How long transient failures are retried (counted from `created_at`) before a message is dead."""
+KEEP_SENT = timedelta(days=7)
+"""Sent messages are deleted after this, so the per-channel checks stay fast; dead ones stay."""
+PURGE_EVERY = timedelta(hours=1)
+
+# Slack error codes an operator fixes (token, scopes): retried forever, logged loudly.
+OPERATOR_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "not_allowed_token_type",
+        "no_permission",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+# Slack's own trouble: retried with back-off. Any other error code is about the message itself
+# (`channel_not_found`, `msg_too_long`, `invalid_blocks`, ...), so retrying cannot help.
+TRANSIENT_ERRORS = frozenset(
+    {
+        "internal_error",
+        "fatal_error",
+        "service_unavailable",
+        "request_timeout",
+        "ratelimited",
+        "rate_limited",
+        "message_limit_exceeded",
+        "team_added_to_org",
+    }
+)
+RESULT_KEYS = ("channel", "ts", "message_ts")
+BATCH = 20
+"""Messages a worker claims at a time; a full batch means more are due, so it goes on at once."""
+
+_hooks: dict[str, Hook] = {}
+
+
+def enqueue(
+    session: Session,
+    *,
+    method: str,
+    args: dict[str, Any],
+    clock: Clock,
+    key: str | None = None,
+    after_sent: str | None = None,
+    ref: dict[str, Any] | None = None,
+) -> OutboxMessage | None:
+    """Store a Web API call in the caller's transaction; None if `key` was already enqueued.
+
+    `after_sent` names a hook (see `register_hook`) run with `ref` when Slack accepted the call.
+    Call `OutboxWorker.wake()` after the transaction commits for the lowest latency.
+    """
+    if after_sent is not None and after_sent not in _hooks:
+        raise ValueError(f"no outbox hook named {after_sent!r}: call register_hook() first")
+    now = clock.now()
+    values: dict[str, Any] = {
+        "key": key,
+        "method": method,
+        "channel": pace_key(method, args),
+        "args": args,
+        "status": OutboxStatus.PENDING,
+        "after_sent": after_sent,
+        "ref": ref or {},
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "result": {},
+    }
+    if key is None:
+        message = OutboxMessage(**values)
+        session.add(message)
+        session.flush()
+        return message
+    return _insert_once(session, values)
+
+
+def register_hook(name: str, hook: Hook) -> None:
+    """Name a function to run in the transaction that marks a message sent.
+
+    It gets the session, the message and Slack's response data (e.g. store the `ts` of the
+    escalation message on its ticket). If it raises, its changes are rolled back and logged; the
+    message still counts as sent, because sending it again would post it twice.
+    """
+    known = _hooks.get(name)
+    if known is not None and known is not hook:
+        log.warning("outbox hook %r replaced by %r", name, getattr(hook, "__qualname__", hook))
+    _hooks[name] = hook
+
+
+def pending(session: Session) -> list[OutboxMessage]:
+    """Messages not yet sent (including those waiting to retry), oldest first."""
+    query = select(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+def dead(session: Session) -> list[OutboxMessage]:
+    """Messages given up on, oldest first, with `last_error` saying why: for operators."""
+    query = select(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.DEAD)
+    return list(session.exec(query.order_by(col(OutboxMessage.id))))
+
+
+def purge(session: Session, *, sent_before: datetime) -> int:
+    """Delete messages sent before `sent_before`; returns how many."""
+    table = metadata.tables[OutboxMessage.__tablename__]
+    statement = table.delete().where(
+        table.c.status == OutboxStatus.SENT, table.c.sent_at < sent_before
+    )
+    return session.connection().execute(statement).rowcount
+
+
+def pace_key(method: str, args: dict[str, Any]) -> str:
+    """Where Slack paces a call: its channel (a user id posts to the DM), or the user whose App
+    Home is published, else the method itself."""
+    for name in ("channel", "user_id", "user"):
+        value = args.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return f"method:{method}"
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """What one attempt came to: sent (with Slack's data), retry at `retry_at`, or dead."""
+
+    data: dict[str, Any] | None = None
+    retry_at: datetime | None = None
+    error: str | None = None
+
+
+class OutboxSender:
+    """Claims due messages, sends them, and records what happened.
+
+    `lease_seconds` must outlast one Web API call (the client's timeout), or a slow call could
+    be claimed and sent again by another worker. Every time decision reads `clock`.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        channel_interval: float = 1.0,
+        lease_seconds: float = 60.0,
+    ) -> None:
+        if lease_seconds <= client.timeout:
+            raise ValueError(
+                f"lease_seconds={lease_seconds} must be longer than the Slack client's "
+                f"timeout ({client.timeout}s), or a slow send could be sent twice"
+            )
+        self.engine = engine
+        self.client = _without_retries(client)
+        self.clock = clock
+        self.worker_id = worker_id or f"outbox-{uuid.uuid4().hex[:12]}"
+        self.channel_interval = timedelta(seconds=channel_interval)
+        self.lease = timedelta(seconds=lease_seconds)
+        self._random = random.Random()
+
+    def send_due(self, limit: int = BATCH) -> int:
+        """Claim due messages, send them, record each; returns how many were attempted."""
+        handled = 0
+        while handled < limit:
+            claimed = self.claim(limit - handled)
+            if not claimed:
+                break
+            for message in claimed:
+                self._record(message, self._attempt(message))
+            handled += len(claimed)
+        return handled
+
+    def claim(self, limit: int = BATCH) -> list[OutboxMessage]:
+        """Lease up to `limit` due messages, at most one per channel: the oldest pending one,
+        and only if that channel had nothing sent within `channel_interval`."""
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            if self.engine.dialect.name == "sqlite":
+                s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            claimed = list(s.exec(_due_query(now, self.channel_interval, limit)))
+            for message in claimed:
+                message.claimed_by = self.worker_id
+                message.claimed_until = now + self.lease
+                message.attempts += 1
+            s.flush()
+        return claimed
+
+    def _attempt(self, message: OutboxMessage) -> _Outcome:
+        started = self.clock.now()
+        try:
+            response = self.client.api_call(message.method, json=message.args)
+        except SlackApiError as exc:
+            return self._failed(message, exc, started)
+        except (OSError, SlackClientError) as exc:  # time-outs, refused connections, resets
+            log.warning("outbox message %s: Slack unreachable: %s", message.id, exc)
+            return self._retry(message, started, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug; kept and retried so nothing is lost meanwhile
+            log.exception("outbox message %s: sending failed", message.id)
+            return self._retry(message, started, f"{type(exc).__name__}: {exc}")
+        data = response.data if isinstance(response.data, dict) else {}
+        return _Outcome(data=data)
+
+    def _failed(self, message: OutboxMessage, exc: SlackApiError, now: datetime) -> _Outcome:
+        status = exc.response.status_code
+        data = exc.response.data if isinstance(exc.response.data, dict) else {}
+        error = str(data.get("error") or f"HTTP {status}")
+        if status == 429 or error in ("ratelimited", "rate_limited"):
+            wait = max(MIN_RETRY, timedelta(seconds=_retry_after(exc.response.headers)))
+            log.info("outbox message %s: rate limited, retry in %ss", message.id, wait.seconds)
+            return _Outcome(retry_at=now + wait, error=f"ratelimited (HTTP {status})")
+        if error in OPERATOR_ERRORS:
+            log.error(
+                "outbox message %s: Slack refused the bot's token or scopes (%s): fix "
+                "SLACK_BOT_TOKEN or reinstall the app; the message is kept and retried",
+                message.id,
+                error,
+            )
+            return _Outcome(retry_at=now + self._backoff(message.attempts), error=error)
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            log.warning("outbox message %s: Slack failed (%s), will retry", message.id, error)
+            return self._retry(message, now, f"{error} (HTTP {status})")
+        log.error(
+            "outbox message %s (%s to %s) is dead: Slack refused it with %r",
+            message.id,
+            message.method,
+            message.channel,
+            error,
+        )
+        return _Outcome(error=error)
+
+    def _retry(self, message: OutboxMessage, now: datetime, error: str) -> _Outcome:
+        retry_at = now + self._backoff(message.attempts)
+        if retry_at - message.created_at > GIVE_UP_AFTER:
+            log.error(
+                "outbox message %s (%s to %s) is dead: still failing after %s: %s",
+                message.id,
+                message.method,
+                message.channel,
+                GIVE_UP_AFTER,
+                error,
+            )
+            return _Outcome(error=f"gave up after {GIVE_UP_AFTER}: {error}")
+        return _Outcome(retry_at=retry_at, error=error)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        """Exponential, capped, with jitter (half to all of the step) so replicas spread out."""
+        step = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(max(attempts - 1, 0), 20))
+        jittered = timedelta(seconds=step.total_seconds() * self._random.uniform(0.5, 1.0))
+        return max(MIN_RETRY, jittered)
+
+    def _record(self, claimed: OutboxMessage, outcome: _Outcome) -> None:
+        now = self.clock.now()
+        with unit_of_work(self.engine) as s:
+            message = s.get(OutboxMessage, claimed.id, with_for_update=True)
+            if message is None or message.status is not OutboxStatus.PENDING:
+                log.warning("outbox message %s was finished by another worker", claimed.id)
+                return
+            if message.claimed_by != self.worker_id:
+                log.warning("outbox message %s: lease ran out while sending", claimed.id)
+            message.attempted_at = now
+            message.claimed_by = None
+            message.claimed_until = None
+            message.last_error = outcome.error
+            if outcome.data is not None:
+                self._mark_sent(s, message, outcome.data, now)
+            elif outcome.retry_at is not None:
+                message.next_attempt_at = outcome.retry_at
+            else:
+                message.status = OutboxStatus.DEAD
+            s.flush()
+
+    def _mark_sent(
+        self, s: Session, message: OutboxMessage, data: dict[str, Any], now: datetime
+    ) -> None:
+        message.status = OutboxStatus.SENT
+        message.sent_at = now
+        message.result = {k: data[k] for k in RESULT_KEYS if k in data}
+        s.flush()
+        if message.after_sent is None:
+            return
+        hook = _hooks.get(message.after_sent)
+        if hook is None:
+            message.last_error = f"sent, but no hook named {message.after_sent!r} is registered"
+            log.error("outbox message %s: %s", message.id, message.last_error)
+            return
+        try:
+            with s.begin_nested():
+                hook(s, message, data)
+        except Exception as exc:
+            message.last_error = f"sent, but hook {message.after_sent!r} failed: {exc!r}"
+            log.exception("outbox message %s: %s", message.id, message.last_error)
+
+
+class OutboxWorker:
+    """Runs an `OutboxSender` on a daemon thread: polls every `poll_seconds`, or at once on
+    `wake()`. Errors (the database away, a bug) are logged and the loop goes on."""
+
+    def __init__(self, sender: OutboxSender, poll_seconds: float = 0.5) -> None:
+        self.sender = sender
+        self.poll_seconds = poll_seconds
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="jethro-outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Finish the message in hand and stop; unsent messages stay in the database."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("outbox worker did not stop within %ss", timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def _run(self) -> None:
+        purged_at: datetime | None = None
+        while not self._stopping.is_set():
+            self._wakeup.clear()
+            busy = False
+            try:
+                busy = self.sender.send_due(BATCH) == BATCH
+                purged_at = self._purge(purged_at)
+            except Exception:
+                log.exception("outbox worker: sending failed; retrying in %ss", self.poll_seconds)
+            if not busy:
+                self._wakeup.wait(self.poll_seconds)
+
+    def _purge(self, purged_at: datetime | None) -> datetime:
+        now = self.sender.clock.now()
+        if purged_at is not None and now - purged_at < PURGE_EVERY:
+            return purged_at
+        with unit_of_work(self.sender.engine) as s:
+            purge(s, sent_before=now - KEEP_SENT)
+        return now
+
+
+def _due_query(now: datetime, interval: timedelta, limit: int) -> SelectOfScalar[OutboxMessage]:
+    earlier = aliased(OutboxMessage)
+    recent = aliased(OutboxMessage)
+    message = OutboxMessage
+    waiting_behind = (
+        sa.select(col(earlier.id))
+        .where(col(earlier.channel) == col(message.channel))
+        .where(col(earlier.status) == OutboxStatus.PENDING)
+        .where(col(earlier.id) < col(message.id))
+    )
+    sent_recently = (
+        sa.select(col(recent.id))
+        .where(col(recent.channel) == col(message.channel))
+        .where(col(recent.attempted_at) > now - interval)
+    )
+    return (
+        select(message)
+        .where(col(message.status) == OutboxStatus.PENDING)
+        .where(col(message.next_attempt_at) <= now)
+        .where(sa.or_(col(message.claimed_until).is_(None), col(message.claimed_until) <= now))
+        .where(~waiting_behind.exists())
+        .where(~sent_recently.exists())
+        .order_by(col(message.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=message)
+    )
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
+    """Insert unless the key exists, safely against a concurrent insert of the same key."""
+    dialect = session.get_bind().dialect.name
+    table = metadata.tables[OutboxMessage.__tablename__]
+    statement: sa.Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        raise NotImplementedError(f"the outbox supports PostgreSQL and SQLite, not {dialect}")
+    inserted = session.connection().execute(statement.values(**values).returning(table.c.id))
+    new_id = inserted.scalar()
+    return None if new_id is None else session.get(OutboxMessage, new_id)
+
+
+def _retry_after(headers: Any) -> float:
+    for name, value in dict(headers or {}).items():
+        if name.lower() == "retry-after":
+            try:
+                return float(value[0] if isinstance(value, list) else value)
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def _without_retries(client: WebClient) -> WebClient:
+    """A copy of `client` whose slack_sdk retry handlers are off: the outbox owns retries, and
+    slack_sdk would sleep through a 429 while holding the claim."""
+    own = copy.copy(client)
+    own.retry_handlers = []
+    return own
