@@ -20,5 +20,8 @@ RUN pip install ".[postgres]"
 
 USER jethro
 VOLUME ["/var/lib/jethro"]
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:3000/healthz', timeout=4)"
 ENTRYPOINT ["jethro"]
-CMD ["shell"]
+CMD ["run", "--http"]

@@ -65,7 +65,7 @@ def ask(text: str, kb_dir: Path | None, as_json: bool) -> None:
     """Show what Jethro would do with one report, without storing anything."""
     settings = _settings()
     knowledge = load_knowledge(settings, kb_dir)
-    decision = decide(text, knowledge.matcher, settings.policy())
+    decision = decide(text, knowledge.matcher, settings.policy(knowledge.matcher))
     if as_json:
         click.echo(json.dumps(decision.to_json(), indent=2))
     else:
@@ -82,13 +82,54 @@ def shell(kb_dir: Path | None, user: str | None) -> None:
     flow = TriageFlow(
         knowledge.matcher,
         open_database(settings),
-        policy=settings.policy(),
+        policy=settings.policy(knowledge.matcher),
         default_team=settings.default_team,
     )
     reporter = user or getpass.getuser()
     from bot.shell import run_shell
 
     run_shell(flow, reporter=reporter, articles=len(knowledge.kb.articles))
+
+
+@main.command()
+@click.option(
+    "--http",
+    "http_mode",
+    is_flag=True,
+    help="Serve Slack over HTTP even when SLACK_APP_TOKEN is set (which means Socket Mode).",
+)
+@click.option(
+    "--port",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="HTTP port (0: any free port, printed at start).",
+)
+@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+@_kb_option
+def run(http_mode: bool, port: int, host: str, kb_dir: Path | None) -> None:
+    """Run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on /slack/events."""
+    settings = _settings()
+    socket_mode = bool(settings.slack_app_token) and not http_mode
+    missing = settings.missing_for_slack()
+    if (
+        not socket_mode
+        and not settings.slack_signing_secret
+        and "SLACK_SIGNING_SECRET" not in missing
+    ):
+        missing.append("SLACK_SIGNING_SECRET")
+    if missing:
+        _fail(
+            f"cannot start: {', '.join(missing)} not set. Put them in the environment or a .env "
+            "file; the README's Configuration section says where each comes from.",
+            EXIT_USAGE,
+        )
+    from bot.server import serve
+
+    try:
+        serve(settings, socket_mode=socket_mode, host=host, port=port, kb_dir=kb_dir)
+    except JethroError as exc:
+        _fail(str(exc))
 
 
 @main.group()
@@ -155,7 +196,7 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
     except JethroError as exc:
         _fail(str(exc))
     knowledge = load_knowledge(settings, kb_dir)
-    report = evaluate(knowledge.kb.articles, labelled, knowledge.matcher, settings.policy())
+    report = evaluate(knowledge.kb.articles, labelled, knowledge.matcher, settings.policy(knowledge.matcher))
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
 
 

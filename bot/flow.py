@@ -6,6 +6,8 @@ same treatment wherever they ask. No Slack and no rendering here; storage throug
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 from sqlalchemy.engine import Engine
@@ -46,10 +48,21 @@ class TriageFlow:
         self.default_team = default_team
         self.clock = clock or SystemClock()
 
-    def report(self, *, reporter: str, source: str, text: str, conversation: str) -> ReportResult:
-        """Decide on a new report; an escalation opens its ticket in the same transaction."""
+    def report(
+        self,
+        *,
+        reporter: str,
+        source: str,
+        text: str,
+        conversation: str,
+        db: Session | None = None,
+    ) -> ReportResult:
+        """Decide on a new report; an escalation opens its ticket in the same transaction.
+
+        With `db`, the work joins the caller's transaction (which commits); else it is its own.
+        """
         decision = decide(text, self.matcher, self.policy)
-        with session(self.engine) as db:
+        with self._unit(db) as db:
             log_turn(
                 db,
                 conversation_key=conversation,
@@ -71,14 +84,13 @@ class TriageFlow:
                 ticket_id=ticket.id if ticket else None,
                 clock=self.clock,
             )
-            db.commit()
-            if ticket is not None:
-                db.refresh(ticket)
         return ReportResult(decision, ticket)
 
-    def solved(self, *, reporter: str, conversation: str, article: Article) -> None:
+    def solved(
+        self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
+    ) -> None:
         """The employee confirmed the article fixed it: a deflection."""
-        with session(self.engine) as db:
+        with self._unit(db) as db:
             record_feedback(
                 db,
                 conversation_key=conversation,
@@ -87,7 +99,20 @@ class TriageFlow:
                 solved=True,
                 clock=self.clock,
             )
-            db.commit()
+
+    def picked(
+        self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
+    ) -> None:
+        """The employee chose one of the suggested articles; it is shown next."""
+        with self._unit(db) as db:
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.BOT,
+                text=f"showed '{article.title}', picked by the employee from the suggestions",
+                clock=self.clock,
+            )
 
     def not_solved(
         self,
@@ -98,9 +123,10 @@ class TriageFlow:
         text: str,
         decision: Decision,
         article: Article | None,
+        db: Session | None = None,
     ) -> Ticket:
         """The answer did not help (or nothing suggested fits): hand over to a human."""
-        with session(self.engine) as db:
+        with self._unit(db) as db:
             if article is not None:
                 record_feedback(
                     db,
@@ -125,9 +151,16 @@ class TriageFlow:
                 ticket_id=ticket.id,
                 clock=self.clock,
             )
-            db.commit()
-            db.refresh(ticket)
         return ticket
+
+    @contextmanager
+    def _unit(self, db: Session | None) -> Iterator[Session]:
+        """The caller's transaction if given (it commits), else a new one committed here."""
+        if db is not None:
+            yield db
+            return
+        with session(self.engine) as own:
+            yield own
 
     def _open(
         self,

@@ -5,15 +5,24 @@ Built lazily per command, so `jethro --help` works whatever the configuration sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
 from escalation.db import make_engine, upgrade
-from knowledge.index import LexicalMatcher, Matcher
+from knowledge.index import Matcher
 from knowledge.loader import KnowledgeBase, load_kb, sample_kb_path
+from knowledge.matchers import matcher_factory
+
+if TYPE_CHECKING:
+    from bot.app import Services
+
+SLACK_TIMEOUT_S = 20
+"""Per Web API call; the outbox's lease (60 s) must outlast it."""
 
 
 @dataclass(frozen=True)
@@ -28,11 +37,12 @@ def kb_root(settings: Settings, override: Path | None = None) -> Path:
 
 def load_knowledge(settings: Settings, override: Path | None = None) -> KnowledgeRuntime:
     kb = load_kb(kb_root(settings, override))
-    return KnowledgeRuntime(kb=kb, matcher=build_matcher(kb))
+    return KnowledgeRuntime(kb=kb, matcher=matcher_builder(settings)(kb))
 
 
-def build_matcher(kb: KnowledgeBase) -> Matcher:
-    return LexicalMatcher(kb.articles)
+def matcher_builder(settings: Settings) -> Callable[[KnowledgeBase], Matcher]:
+    """One per process: the semantic encoder inside it is loaded once and reused on reloads."""
+    return matcher_factory(settings.matcher, settings.embedding_model, settings.cache_dir)
 
 
 def open_database(settings: Settings) -> Engine:
@@ -40,3 +50,24 @@ def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return engine
+
+
+def open_slack_services(settings: Settings, override: Path | None = None) -> Services:
+    """Everything `jethro run` needs, with the real clock; nothing is started yet."""
+    from slack_sdk import WebClient
+
+    from bot.app import Services
+    from bot.render import Renderer
+    from escalation.clock import SystemClock
+    from escalation.outbox import OutboxSender, OutboxWorker
+    from knowledge.live import LiveKnowledge
+
+    renderer = Renderer(settings.template_dir)
+    knowledge = LiveKnowledge(kb_root(settings, override), matcher_builder(settings))
+    engine = open_database(settings)
+    client = WebClient(
+        token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
+    )
+    clock = SystemClock()
+    worker = OutboxWorker(OutboxSender(engine, client, clock))
+    return Services(settings, client, engine, knowledge, renderer, clock, worker)

@@ -129,6 +129,9 @@ class Ticket(SQLModel, table=True):
     resolved_at: datetime | None = _when(nullable=True)
     resolved_by: str | None = _user(nullable=True)
     resolution: str | None = Field(default=None, sa_type=sa.Text)
+    slack_channel: str | None = Field(default=None, sa_type=sa.String(255))
+    """Where the engineers' message about this ticket is, once sent (for threads and updates)."""
+    slack_ts: str | None = Field(default=None, sa_type=sa.String(32))
 
 
 class TicketEvent(SQLModel, table=True):
@@ -173,3 +176,93 @@ class Feedback(SQLModel, table=True):
     solved: bool
     comment: str = Field(default="", sa_type=sa.Text)
     at: datetime = _when()
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One Slack Web API call to make, stored with the state change that caused it.
+
+    `channel` is where Slack paces it (one message a second a channel) and orders it (FIFO by
+    `id`). A worker claims it by setting `claimed_by` until `claimed_until` (a lease), so the
+    claim of a worker that died runs out and another worker sends it. `id` is never reused
+    (autoincrement), which keeps the FIFO order true after old rows are deleted.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str | None = Field(default=None, sa_type=sa.String(255), unique=True, nullable=True)
+    method: str = Field(sa_type=sa.String(64))
+    channel: str = Field(sa_type=sa.String(255), index=True)
+    args: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    status: OutboxStatus = Field(
+        default=OutboxStatus.PENDING, sa_type=TextEnum(OutboxStatus), index=True
+    )
+    after_sent: str | None = Field(default=None, sa_type=sa.String(64))
+    ref: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    attempts: int = Field(default=0)
+    created_at: datetime = _when()
+    next_attempt_at: datetime = _when(index=True)
+    attempted_at: datetime | None = _when(nullable=True)
+    claimed_by: str | None = Field(default=None, sa_type=sa.String(255))
+    claimed_until: datetime | None = _when(nullable=True)
+    sent_at: datetime | None = _when(nullable=True)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ThreadState(StrEnum):
+    """Where a Slack conversation stands; the buttons and follow-ups read it."""
+
+    ANSWERED = "answered"
+    SUGGESTED = "suggested"
+    SOLVED = "solved"
+    ESCALATED = "escalated"
+
+
+class SlackConversation(SQLModel, table=True):
+    """One report in Slack and its thread: follow-ups and clicks find it by `key` or thread.
+
+    `key` is the short opaque reference buttons carry. `thread_ts` is the thread's first message:
+    the report itself, or (for `/triage` and the shortcut) the bot's first reply, filled in once
+    it is sent. The decision is kept as it was made, so a click hours later acts on what was shown.
+    """
+
+    __tablename__ = "slack_conversation"
+    __table_args__ = (
+        sa.UniqueConstraint("channel", "thread_ts"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(sa_type=sa.String(64), unique=True)
+    reporter: str = _user(index=True)
+    source: str = Field(sa_type=sa.String(32))
+    channel: str = Field(sa_type=sa.String(255))
+    thread_ts: str | None = Field(default=None, sa_type=sa.String(32))
+    text: str = Field(sa_type=sa.Text)
+    details: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    outcome: Outcome = Field(sa_type=TextEnum(Outcome))
+    article_id: str | None = Field(default=None, sa_type=sa.String(255))
+    confidence: float = Field(default=0.0)
+    reason: str = Field(default="", sa_type=sa.Text)
+    candidates: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    state: ThreadState = Field(sa_type=TextEnum(ThreadState), index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    created_at: datetime = _when()
+    updated_at: datetime = _when()
+
+
+class SlackEvent(SQLModel, table=True):
+    """An event already handled: Slack redelivers (`X-Slack-Retry-Num`), replicas share this."""
+
+    __tablename__ = "slack_event"
+
+    key: str = Field(sa_type=sa.String(255), primary_key=True)
+    received_at: datetime = _when(index=True)

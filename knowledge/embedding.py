@@ -8,6 +8,7 @@ sentence-transformers computes for this model: BERT, mean pooling over real toke
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from collections.abc import Sequence
@@ -181,7 +182,17 @@ def load_encoder(
         k: v.astype(np.float32, copy=False)
         for k, v in load_file(folder / "model.safetensors").items()
     }
-    return BertEncoder(folder.name, tokenizer, weights, config)
+    return BertEncoder(_model_id(folder), tokenizer, weights, config)
+
+
+def _model_id(folder: Path) -> str:
+    """Names the weights, not the folder: two models in folders both called `model` must not
+    share cached embeddings, and retrained weights in the same folder must not reuse old ones."""
+    digest = hashlib.sha256()
+    with (folder / "model.safetensors").open("rb") as weights:
+        for chunk in iter(lambda: weights.read(1 << 20), b""):
+            digest.update(chunk)
+    return f"{folder.name}-{digest.hexdigest()[:16]}"
 
 
 def limit_blas_threads(threads: int) -> bool:

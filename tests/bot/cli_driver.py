@@ -6,8 +6,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+
+# Shared by every run in this test session, so the embeddings of the sample base are computed once.
+_CACHE = tempfile.mkdtemp(prefix="jethro-test-cache-")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ def run_jethro(
 ) -> Run:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
     environ.pop("DATABASE_URL", None)
+    environ["JETHRO_CACHE_DIR"] = _CACHE
     environ.update(env or {})
     done = subprocess.run(
         [jethro_executable(), *args],

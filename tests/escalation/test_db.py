@@ -22,7 +22,16 @@ from escalation.db import (
 from escalation.errors import DatabaseError
 from escalation.tickets import list_tickets, open_ticket
 
-TABLES = {"alembic_version", "ticket", "ticket_event", "conversation_turn", "feedback"}
+TABLES = {
+    "alembic_version",
+    "ticket",
+    "ticket_event",
+    "conversation_turn",
+    "feedback",
+    "outbox_message",
+    "slack_conversation",
+    "slack_event",
+}
 
 
 UPGRADE_WHEN_TOLD = """

@@ -1,0 +1,557 @@
+"""The Slack help desk: what a report, a reply in its thread, or a button click does.
+
+Listeners parse Slack's payloads into a `Report` or a `Click` and call one method. Each method
+does its database work and enqueues every message it causes in ONE transaction, with the Slack
+event's key when there is one: a retried event finds its key and does nothing, and an outage of
+Slack delays the answer (the outbox keeps it) but never loses or doubles it. Then the outbox is
+woken. No Bolt here and no direct Web API calls: acks, ephemeral refusals and the App Home are
+the listeners' business. The knowledge base is read afresh on every call (hot reload).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from bot.blocks import Block, Message, api_args, fit_message
+from bot.config import Settings
+from bot.flow import TriageFlow
+from bot.intent import Intent, asks_for_help, reply_intent
+from bot.render import Renderer
+from escalation import outbox, threads
+from escalation.clock import Clock
+from escalation.conversations import log_turn
+from escalation.db import session
+from escalation.inbox import claim_event
+from escalation.models import (
+    OutboxMessage,
+    Role,
+    SlackConversation,
+    ThreadState,
+    Ticket,
+    TicketStatus,
+)
+from escalation.tickets import list_tickets
+from knowledge.article import Article
+from knowledge.decision import Candidate, Decision, Outcome
+from knowledge.live import KnowledgeSnapshot, LiveKnowledge
+
+log = logging.getLogger(__name__)
+
+THREAD_STARTED = "slack.thread_started"
+TICKET_POSTED = "slack.ticket_posted"
+HOME_TICKETS = 10
+HOME_PROBLEMS = 15
+QUIET = {"unfurl_links": False, "unfurl_media": False}
+"""Article links would otherwise fold out into big previews under every answer."""
+
+
+class Source(StrEnum):
+    """Where a report came from; stored on its ticket as `slack-<source>`."""
+
+    DM = "dm"
+    MENTION = "mention"
+    COMMAND = "command"
+    SHORTCUT = "shortcut"
+
+
+class Action(StrEnum):
+    """The buttons' `action_id`s: a public contract with the templates, never renamed."""
+
+    SOLVED = "kb_solved"
+    NOT_SOLVED = "kb_not_solved"
+    PICK = "kb_pick"
+    NONE = "kb_none"
+
+
+@dataclass(frozen=True)
+class Report:
+    """Words from a reporter. `channel` is where answers go (a conversation id, or the reporter's
+    user id for a new DM); `thread_ts` is the thread the words were written in, or None when the
+    bot's first message starts one. `event_key` makes a redelivered event a no-op."""
+
+    reporter: str
+    text: str
+    source: Source
+    channel: str
+    thread_ts: str | None
+    event_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Click:
+    """A button press; only `value` and the clicked message's place come from the payload."""
+
+    action: Action
+    value: str
+    user: str
+    channel: str
+    message_ts: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True)
+class _Work:
+    """One request's transaction, and the one version of the knowledge base it reads."""
+
+    db: Session
+    snapshot: KnowledgeSnapshot
+
+
+class Desk:
+    """Stateless between calls, so the listeners' threads share one; hooks are registered here
+    because the outbox runs them after a send, possibly in another process after a restart."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        knowledge: LiveKnowledge,
+        renderer: Renderer,
+        settings: Settings,
+        clock: Clock,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.knowledge = knowledge
+        self.renderer = renderer
+        self.settings = settings
+        self.clock = clock
+        self.wake = wake
+        outbox.register_hook(THREAD_STARTED, _thread_started)
+        outbox.register_hook(TICKET_POSTED, _ticket_posted)
+
+    # Reports and replies.
+
+    def take(self, report: Report, *, replies_only: bool = False) -> None:
+        """A new report, or a reply in the thread of one: answered, suggested or escalated.
+
+        `replies_only`: a channel message the bot merely overheard; only a reply in the thread
+        of a report counts, and nothing is stored for the rest.
+        """
+        with session(self.engine) as db:
+            work = _Work(db, self.knowledge.current)
+            existing = (
+                threads.by_thread(work.db, report.channel, report.thread_ts)
+                if report.thread_ts
+                else None
+            )
+            if replies_only and existing is None:
+                return
+            if report.event_key and not claim_event(work.db, report.event_key, self.clock):
+                log.info("event %s was handled before: Slack retried it", report.event_key)
+                return
+            if existing is not None:
+                self._follow_up(work, existing, report)
+            elif asks_for_help(report.text):
+                self._help(work, report)
+            else:
+                self._new_report(work, report)
+        self.wake()
+
+    def _new_report(self, work: _Work, report: Report) -> None:
+        flow = self._flow(work)
+        key = threads.new_key()
+        result = flow.report(
+            reporter=report.reporter,
+            source=f"slack-{report.source}",
+            text=report.text,
+            conversation=key,
+            db=work.db,
+        )
+        decision, ticket = result.decision, result.ticket
+        state = {
+            Outcome.ANSWER: ThreadState.ANSWERED,
+            Outcome.SUGGEST: ThreadState.SUGGESTED,
+            Outcome.ESCALATE: ThreadState.ESCALATED,
+        }[decision.outcome]
+        conversation = threads.start_conversation(
+            work.db,
+            key=key,
+            reporter=report.reporter,
+            source=report.source,
+            channel=report.channel,
+            thread_ts=report.thread_ts,
+            text=report.text,
+            decision=decision,
+            state=state,
+            clock=self.clock,
+            ticket_id=ticket.id if ticket else None,
+        )
+        if ticket is not None:
+            self._announce(work, conversation, ticket, decision)
+        elif decision.outcome is Outcome.SUGGEST:
+            shown = self.renderer.message("suggest", candidates=decision.candidates, ref=key)
+            self._reply(work, conversation, shown)
+        else:
+            assert decision.article is not None
+            shown = self.renderer.message("answer", article=decision.article, ref=key)
+            self._reply(work, conversation, shown)
+
+    def _follow_up(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
+        """Words in a report's thread belong to that report; only its reporter gives verdicts."""
+        log_turn(
+            work.db,
+            conversation_key=conversation.key,
+            user_id=report.reporter,
+            role=Role.EMPLOYEE,
+            text=report.text,
+            clock=self.clock,
+        )
+        verdict = (
+            reply_intent(report.text) if report.reporter == conversation.reporter else Intent.DETAIL
+        )
+        if conversation.state is ThreadState.ESCALATED:
+            self._add_to_ticket(work, conversation, report)
+        elif verdict is Intent.NOT_SOLVED:
+            self._escalate(work, conversation)
+        elif verdict is Intent.SOLVED and self._mark_solved(work, conversation):
+            self._reply(work, conversation, self.renderer.message("thanks"))
+        else:
+            threads.add_detail(work.db, conversation, report.text, self.clock)
+            self._reply(work, conversation, self.renderer.message("noted", ticket_number=None))
+
+    def _help(self, work: _Work, report: Report) -> None:
+        args: dict[str, Any] = {
+            "channel": report.channel,
+            **api_args(self.renderer.message("help")),
+        }
+        if report.thread_ts:
+            args["thread_ts"] = report.thread_ts
+        outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
+
+    # Clicks.
+
+    def click(self, click: Click) -> Message | None:
+        """Do what the button says; a refusal (shown only to the clicker) when it cannot be done."""
+        with session(self.engine) as db:
+            work = _Work(db, self.knowledge.current)
+            if click.action is Action.PICK:
+                root = click.thread_ts or click.message_ts
+                conversation = threads.by_thread(work.db, click.channel, root)
+            else:
+                conversation = threads.by_key(work.db, click.value)
+            if conversation is None:
+                return self._refusal("gone")
+            if click.user != conversation.reporter:
+                return self._refusal("not_reporter", conversation)
+            handle = {
+                Action.SOLVED: self._solved,
+                Action.NOT_SOLVED: self._not_solved,
+                Action.PICK: self._pick,
+                Action.NONE: self._none,
+            }[click.action]
+            refusal = handle(work, conversation, click)
+        if refusal is None:
+            self.wake()
+        return refusal
+
+    def _solved(self, work: _Work, conversation: SlackConversation, click: Click) -> Message | None:
+        if not self._mark_solved(work, conversation):
+            return self._already(conversation)
+        self._update(work, click, self._closed_answer(work, conversation, "solved"))
+        return None
+
+    def _not_solved(
+        self, work: _Work, conversation: SlackConversation, click: Click
+    ) -> Message | None:
+        ticket = self._escalate(work, conversation)
+        if ticket is None:
+            return self._already(conversation)
+        self._update(work, click, self._closed_answer(work, conversation, "not_solved", ticket))
+        return None
+
+    def _pick(self, work: _Work, conversation: SlackConversation, click: Click) -> Message | None:
+        offered = {candidate["id"] for candidate in conversation.candidates}
+        if conversation.state is not ThreadState.SUGGESTED:
+            return self._already(conversation)
+        article = work.snapshot.kb.by_id(click.value)
+        if click.value not in offered:
+            return self._refusal("gone")
+        if article is None:
+            return self._refusal("article_gone")
+        moved = threads.move(
+            work.db,
+            conversation,
+            allowed_from={ThreadState.SUGGESTED},
+            to=ThreadState.ANSWERED,
+            clock=self.clock,
+            article_id=article.id,
+        )
+        if not moved:
+            return self._already(conversation)
+        self._flow(work).picked(
+            reporter=conversation.reporter,
+            conversation=conversation.key,
+            article=article,
+            db=work.db,
+        )
+        shown = self.renderer.message("answer", article=article, ref=conversation.key)
+        self._update(work, click, shown)
+        return None
+
+    def _none(self, work: _Work, conversation: SlackConversation, click: Click) -> Message | None:
+        if conversation.state is not ThreadState.SUGGESTED:
+            return self._already(conversation)
+        decision = self._decision(work, conversation)
+        ticket = self._escalate(work, conversation)
+        if ticket is None:
+            return self._already(conversation)
+        shown = self.renderer.message("suggest", candidates=decision.candidates, ref="-")
+        note = self.renderer.message(
+            "closed", verdict="none", reporter=conversation.reporter, ticket_number=ticket.id
+        )
+        self._update(work, click, _without_buttons(shown, note))
+        return None
+
+    # The App Home.
+
+    def home(self, user: str) -> dict[str, Any]:
+        """The App Home view for `user`: open tickets, how to ask, and KB problems for admins."""
+        with session(self.engine) as db:
+            mine = [
+                ticket
+                for status in (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
+                for ticket in list_tickets(db, status=status, reporter=user, limit=100)
+            ]
+        mine.sort(key=lambda ticket: ticket.id or 0, reverse=True)
+        snapshot = self.knowledge.current
+        problems = [str(problem) for problem in snapshot.problems]
+        admin = user in self.settings.admins
+        message = self.renderer.message(
+            "home",
+            user=user,
+            tickets=[_home_ticket(ticket) for ticket in mine[:HOME_TICKETS]],
+            more_tickets=max(0, len(mine) - HOME_TICKETS),
+            is_admin=admin,
+            articles=len(snapshot.kb.articles),
+            problems=problems[:HOME_PROBLEMS] if admin else [],
+            more_problems=max(0, len(problems) - HOME_PROBLEMS) if admin else 0,
+        )
+        return {"type": "home", "blocks": message["blocks"]}
+
+    def help(self) -> Message:
+        return self.renderer.message("help")
+
+    def on_it(self, text: str) -> Message:
+        return self.renderer.message("on_it", report=text)
+
+    def sorry(self) -> Message:
+        return self.renderer.message("sorry")
+
+    # Steps shared by reports, replies and clicks.
+
+    def _mark_solved(self, work: _Work, conversation: SlackConversation) -> bool:
+        moved = threads.move(
+            work.db,
+            conversation,
+            allowed_from={ThreadState.ANSWERED},
+            to=ThreadState.SOLVED,
+            clock=self.clock,
+        )
+        if moved:
+            self._flow(work).solved(
+                reporter=conversation.reporter,
+                conversation=conversation.key,
+                article=self._article(work, conversation.article_id or "", conversation),
+                db=work.db,
+            )
+        return moved
+
+    def _escalate(self, work: _Work, conversation: SlackConversation) -> Ticket | None:
+        """Open a ticket for a conversation that has none; None if it was escalated meanwhile."""
+        shown = (
+            self._article(work, conversation.article_id, conversation)
+            if conversation.article_id and conversation.state is not ThreadState.SUGGESTED
+            else None
+        )
+        decision = self._decision(work, conversation)
+        moved = threads.move(
+            work.db,
+            conversation,
+            allowed_from={ThreadState.ANSWERED, ThreadState.SUGGESTED, ThreadState.SOLVED},
+            to=ThreadState.ESCALATED,
+            clock=self.clock,
+        )
+        if not moved:
+            return None
+        ticket = self._flow(work).not_solved(
+            reporter=conversation.reporter,
+            source=f"slack-{conversation.source}",
+            conversation=conversation.key,
+            text=threads.full_report(conversation),
+            decision=decision,
+            article=shown,
+            db=work.db,
+        )
+        conversation.ticket_id = ticket.id
+        work.db.add(conversation)
+        work.db.flush()
+        self._announce(work, conversation, ticket, decision)
+        return ticket
+
+    def _announce(
+        self, work: _Work, conversation: SlackConversation, ticket: Ticket, decision: Decision
+    ) -> None:
+        """The ticket in the engineers' channel, and word to the reporter of who has it."""
+        team = ticket.team or self.settings.default_team
+        message = self.renderer.message(
+            "ticket",
+            ticket_number=ticket.id,
+            reporter=ticket.reporter,
+            report=ticket.text,
+            severity=ticket.severity,
+            team=team,
+            candidates=decision.candidates,
+            reason=ticket.reason,
+        )
+        outbox.enqueue(
+            work.db,
+            method="chat.postMessage",
+            args={"channel": self.settings.escalation_channel, **api_args(message), **QUIET},
+            clock=self.clock,
+            after_sent=TICKET_POSTED,
+            ref={"ticket": ticket.id},
+        )
+        escalated = self.renderer.message("escalated", ticket_number=ticket.id, team=team)
+        self._reply(work, conversation, escalated)
+
+    def _add_to_ticket(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
+        threads.add_detail(work.db, conversation, report.text, self.clock)
+        ticket = work.db.get(Ticket, conversation.ticket_id) if conversation.ticket_id else None
+        if ticket is None:
+            return
+        detail = self.renderer.message(
+            "detail", ticket_number=ticket.id, reporter=report.reporter, detail=report.text
+        )
+        args: dict[str, Any] = {
+            "channel": ticket.slack_channel or self.settings.escalation_channel,
+            **api_args(detail),
+            **QUIET,
+        }
+        if ticket.slack_ts:
+            args["thread_ts"] = ticket.slack_ts
+        outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
+        self._reply(work, conversation, self.renderer.message("noted", ticket_number=ticket.id))
+
+    def _reply(self, work: _Work, conversation: SlackConversation, message: Message) -> None:
+        """Post in the conversation's thread; its first bot message starts the thread if needed."""
+        args: dict[str, Any] = {"channel": conversation.channel, **api_args(message), **QUIET}
+        if conversation.thread_ts:
+            args["thread_ts"] = conversation.thread_ts
+            outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
+            return
+        outbox.enqueue(
+            work.db,
+            method="chat.postMessage",
+            args=args,
+            clock=self.clock,
+            after_sent=THREAD_STARTED,
+            ref={"conversation": conversation.key},
+        )
+
+    def _update(self, work: _Work, click: Click, message: Message) -> None:
+        args = {"channel": click.channel, "ts": click.message_ts, **api_args(message)}
+        outbox.enqueue(work.db, method="chat.update", args=args, clock=self.clock)
+
+    def _closed_answer(
+        self,
+        work: _Work,
+        conversation: SlackConversation,
+        verdict: str,
+        ticket: Ticket | None = None,
+    ) -> Message:
+        article = self._article(work, conversation.article_id or "", conversation)
+        shown = self.renderer.message("answer", article=article, ref=conversation.key)
+        note = self.renderer.message(
+            "closed",
+            verdict=verdict,
+            reporter=conversation.reporter,
+            ticket_number=ticket.id if ticket else None,
+        )
+        return _without_buttons(shown, note)
+
+    def _refusal(self, why: str, conversation: SlackConversation | None = None) -> Message:
+        return self.renderer.message(
+            "refusal",
+            why=why,
+            reporter=conversation.reporter if conversation else "",
+            ticket_number=conversation.ticket_id if conversation else None,
+        )
+
+    def _already(self, conversation: SlackConversation) -> Message:
+        return self._refusal(conversation.state.value, conversation)
+
+    def _flow(self, work: _Work) -> TriageFlow:
+        return TriageFlow(
+            work.snapshot.matcher,
+            self.engine,
+            policy=self.settings.policy(work.snapshot.matcher),
+            default_team=self.settings.default_team,
+            clock=self.clock,
+        )
+
+    def _decision(self, work: _Work, conversation: SlackConversation) -> Decision:
+        """The decision as it was made, with today's articles where they still exist."""
+        candidates = tuple(
+            Candidate(self._article(work, c["id"], conversation), float(c["score"]))
+            for c in conversation.candidates
+        )
+        article = (
+            self._article(work, conversation.article_id, conversation)
+            if conversation.article_id
+            else None
+        )
+        return Decision(
+            conversation.outcome, article, conversation.confidence, candidates, conversation.reason
+        )
+
+    def _article(self, work: _Work, article_id: str, conversation: SlackConversation) -> Article:
+        """The article now; if it was deleted since, a stand-in with the title it had."""
+        found = work.snapshot.kb.by_id(article_id)
+        if found is not None:
+            return found
+        titles = {c["id"]: c["title"] for c in conversation.candidates}
+        return Article(id=article_id, title=str(titles.get(article_id, article_id)), body="")
+
+
+def _without_buttons(message: Message, note: Message) -> Message:
+    """The message as it was, minus its buttons and their prompt, plus a note of what happened."""
+    blocks = message["blocks"]
+    kept: list[Block] = []
+    for number, block in enumerate(blocks):
+        following = blocks[number + 1]["type"] if number + 1 < len(blocks) else None
+        if block["type"] == "actions" or (block["type"] == "context" and following == "actions"):
+            continue
+        if block["type"] == "section" and "accessory" in block:
+            block = {key: value for key, value in block.items() if key != "accessory"}  # type: ignore[assignment]
+        kept.append(block)
+    return fit_message([*kept, *note["blocks"]], message["text"])
+
+
+def _home_ticket(ticket: Ticket) -> dict[str, Any]:
+    return {
+        "number": ticket.id,
+        "status": ticket.status.value,
+        "summary": ticket.text,
+        "opened": ticket.created_at.strftime("%d %b %Y %H:%M UTC"),
+    }
+
+
+def _thread_started(db: Session, message: OutboxMessage, data: dict[str, Any]) -> None:
+    threads.thread_started(db, str(message.ref["conversation"]), data["channel"], data["ts"])
+
+
+def _ticket_posted(db: Session, message: OutboxMessage, data: dict[str, Any]) -> None:
+    ticket = db.get(Ticket, int(message.ref["ticket"]))
+    if ticket is not None:
+        ticket.slack_channel = str(data["channel"])
+        ticket.slack_ts = str(data["ts"])
+        db.add(ticket)
+        db.flush()

@@ -1,0 +1,80 @@
+"""Direct messages and `@Jethro` mentions: each a report, or a reply in the thread of one.
+
+The answer goes in a thread under the message, so every report is its own conversation and a
+channel is not flooded. In channels, a reply in a report's thread counts without a mention (if
+the app is subscribed to `message.channels`); any other channel message is none of the bot's
+business. Edits, joins and other bots are not reports; neither is the bot itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltContext
+from slack_sdk import WebClient
+
+from bot.blocks import api_args
+from bot.desk import Desk, Report, Source
+from bot.incoming import words
+
+log = logging.getLogger(__name__)
+
+REPORT_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+"""A message with an attachment is still someone typing; every other subtype is not."""
+
+
+def register(app: App, desk: Desk) -> None:
+    client: WebClient = app.client  # not the per-request copy, which adds a team_id
+
+    def message(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        bot_user = context.bot_user_id
+        if event.get("channel_type") == "im":
+            report = parse(event, body, bot_user, Source.DM)
+            if report is not None:
+                take(desk, report, client)
+        elif event.get("thread_ts") and f"<@{bot_user}" not in str(event.get("text")):
+            report = parse(event, body, bot_user, Source.MENTION)  # mentions: app_mention's
+            if report is not None:
+                take(desk, report, client, replies_only=True)
+
+    def mention(event: dict[str, Any], body: dict[str, Any], context: BoltContext) -> None:
+        report = parse(event, body, context.bot_user_id, Source.MENTION)
+        if report is not None:
+            take(desk, report, client)
+
+    app.event("message")(message)
+    app.event("app_mention")(mention)
+
+
+def parse(
+    event: dict[str, Any], body: dict[str, Any], bot_user: str | None, source: Source
+) -> Report | None:
+    """The report in a message event, or None when it is not a person writing."""
+    user = event.get("user")
+    if event.get("subtype") not in REPORT_SUBTYPES or event.get("bot_id") or not user:
+        return None
+    if user == bot_user:
+        return None
+    return Report(
+        reporter=user,
+        text=words(str(event.get("text") or ""), bot_user=bot_user),
+        source=source,
+        channel=str(event["channel"]),
+        thread_ts=str(event.get("thread_ts") or event["ts"]),
+        event_key=f"event:{body.get('team_id', '')}:{body['event_id']}",
+    )
+
+
+def take(desk: Desk, report: Report, client: WebClient, *, replies_only: bool = False) -> None:
+    """Hand the report to the desk; if that fails, say sorry straight away (the log has why)."""
+    try:
+        desk.take(report, replies_only=replies_only)
+    except Exception:
+        log.exception("could not handle a message from %s in %s", report.reporter, report.channel)
+        try:
+            client.chat_postMessage(
+                channel=report.channel, thread_ts=report.thread_ts, **api_args(desk.sorry())
+            )
+        except Exception:
+            log.exception("could not tell %s that it failed", report.reporter)

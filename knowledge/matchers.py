@@ -1,0 +1,84 @@
+"""Choosing and building the matcher a deployment uses, and the thresholds measured for it.
+
+`auto` prefers the semantic matcher when its optional extra and a model are present, and falls
+back to the lexical one (logged) so a light install still works. The encoder is loaded once per
+process and shared by every rebuild after a knowledge-base reload.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from knowledge.embedding import EmbeddingModelError, Encoder, load_encoder
+from knowledge.embedding_cache import EmbeddingCache
+from knowledge.index import LexicalMatcher, Matcher
+from knowledge.loader import KnowledgeBase
+from knowledge.semantic import SemanticMatcher
+from knowledge.triage import TriagePolicy
+
+log = logging.getLogger(__name__)
+
+
+class MatcherChoice(StrEnum):
+    AUTO = "auto"
+    LEXICAL = "lexical"
+    SEMANTIC = "semantic"
+
+
+# Thresholds on each matcher's calibrated confidence, chosen on CLINC150 val (oos reweighted to a
+# 20% share, and with a fifth of the intents held out); see docs/matching.md for the commands.
+POLICIES: dict[str, TriagePolicy] = {
+    LexicalMatcher.name: TriagePolicy(answer_threshold=0.97, suggest_threshold=0.85),
+    SemanticMatcher.name: TriagePolicy(answer_threshold=0.93, suggest_threshold=0.80),
+}
+
+
+def measured_policy(matcher: Matcher) -> TriagePolicy:
+    return POLICIES.get(matcher.name, TriagePolicy())
+
+
+@dataclass
+class MatcherFactory:
+    """Builds a matcher for a knowledge base; `choice` and the model are fixed at start-up."""
+
+    choice: MatcherChoice = MatcherChoice.AUTO
+    model_path: Path | None = None
+    cache_dir: Path | None = None
+
+    def __post_init__(self) -> None:
+        self._encoder: Encoder | None = None
+        self._semantic_failed: str | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, kb: KnowledgeBase) -> Matcher:
+        encoder = self.encoder()
+        if encoder is None:
+            return LexicalMatcher(kb.articles)
+        cache = EmbeddingCache(self.cache_dir) if self.cache_dir else None
+        return SemanticMatcher(kb.articles, encoder, cache)
+
+    def encoder(self) -> Encoder | None:
+        """The shared encoder, or None for the lexical matcher (raises if semantic was required)."""
+        if self.choice is MatcherChoice.LEXICAL:
+            return None
+        with self._lock:
+            if self._encoder is None and self._semantic_failed is None:
+                try:
+                    self._encoder = load_encoder(self.model_path)
+                except EmbeddingModelError as exc:
+                    if self.choice is MatcherChoice.SEMANTIC:
+                        raise
+                    self._semantic_failed = str(exc)
+                    log.info("semantic matcher unavailable, using the lexical one: %s", exc)
+            return self._encoder
+
+
+def matcher_factory(
+    choice: str, model_path: Path | None, cache_dir: Path | None
+) -> Callable[[KnowledgeBase], Matcher]:
+    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir)

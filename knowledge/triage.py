@@ -1,0 +1,88 @@
+"""The triage decision: answer, suggest a few articles, or escalate to a human.
+
+Pure: no Slack, no database, no files. The same `decide` and default `TriagePolicy` serve the bot
+and `jethro kb eval`, so what eval measures is what employees get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge.article import Action
+from knowledge.decision import Candidate, Decision, Outcome
+from knowledge.index import Matcher
+
+
+@dataclass(frozen=True)
+class TriagePolicy:
+    """Thresholds on calibrated probabilities; defaults measured in `bench/matching_study.py`.
+
+    `answer_threshold`: answer when P(best article is right) reaches it. `suggest_threshold`:
+    otherwise offer the 2..`suggest_max` near-tied best articles when P(the right one is among
+    them) reaches it. Anything less escalates. An article with `action: escalate` escalates
+    (carrying its team and severity) once P(it is the one) reaches `suggest_threshold`.
+    `rank_limit` is how many candidates a decision carries as evidence.
+    """
+
+    answer_threshold: float = 0.97
+    suggest_threshold: float = 0.85
+    suggest_max: int = 3
+    rank_limit: int = 10
+
+    def __post_init__(self) -> None:
+        for name in ("answer_threshold", "suggest_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
+        if self.suggest_max < 2 or self.rank_limit < self.suggest_max:
+            raise ValueError("need 2 <= suggest_max <= rank_limit")
+
+
+DEFAULT_POLICY = TriagePolicy()
+
+
+def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -> Decision:
+    """The outcome for one report, with a reason a person can read."""
+    if not text.strip():
+        return Decision(Outcome.ESCALATE, None, 0.0, (), "the report is empty")
+    ranked = matcher.rank(text, limit=policy.rank_limit)
+    if not ranked:
+        return Decision(Outcome.ESCALATE, None, 0.0, (), "no article shares any words with it")
+    best = ranked[0]
+    confidence = matcher.confidence(ranked)
+    candidates = tuple(ranked)
+    if best.article.action is Action.ESCALATE and confidence >= policy.suggest_threshold:
+        reason = f"{_matched(best, confidence)}, an article that always goes to on-call"
+        return Decision(Outcome.ESCALATE, best.article, confidence, candidates, reason)
+    if confidence >= policy.answer_threshold:
+        return Decision(
+            Outcome.ANSWER, best.article, confidence, candidates, _matched(best, confidence)
+        )
+    shortlist = _shortlist(ranked, matcher, policy)
+    if shortlist:
+        size, among = shortlist
+        titles = [f"'{c.article.title}'" for c in ranked[:size]]
+        named = f"{', '.join(titles[:-1])} and {titles[-1]}"
+        reason = f"unsure between {named} (best {confidence:.2f}, one of them {among:.2f})"
+        return Decision(Outcome.SUGGEST, None, confidence, tuple(ranked[:size]), reason)
+    reason = f"no article fits well enough (best {confidence:.2f} < {policy.answer_threshold:.2f})"
+    return Decision(Outcome.ESCALATE, None, confidence, candidates, reason)
+
+
+def _matched(candidate: Candidate, confidence: float) -> str:
+    return f"matched '{candidate.article.title}' with confidence {confidence:.2f}"
+
+
+def _shortlist(
+    ranked: Sequence[Candidate], matcher: Matcher, policy: TriagePolicy
+) -> tuple[int, float] | None:
+    """The smallest near-tied group at the top that very likely holds the right article.
+
+    The group is scored as if it were one article: its best score, and its gap to the first
+    article outside it, which is what the matcher's calibrated confidence reads.
+    """
+    for size in range(2, min(policy.suggest_max, len(ranked)) + 1):
+        among = matcher.confidence([ranked[0], *ranked[size:]])
+        if among >= policy.suggest_threshold:
+            return size, among
+    return None

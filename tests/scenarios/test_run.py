@@ -1,0 +1,91 @@
+"""`jethro run` as an admin starts it: a real process serving Slack, stopped the way Docker does."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from pathlib import Path
+from subprocess import PIPE
+from urllib.request import urlopen
+
+from tests.bot.cli_driver import jethro_executable, run_jethro
+from tests.fakes import slack_events as slack
+from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_spec import assert_calls_valid
+from tests.scenarios.world import ENGINEERS
+
+LISTENING = "Jethro is serving Slack on "
+
+
+def environment(fake: FakeSlack, tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
+    return base | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake.api_url,
+        "JETHRO_ESCALATION_CHANNEL": ENGINEERS,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'jethro.db'}",
+    }
+
+
+def test_run_serves_slack_over_http_until_sigterm(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    command = [jethro_executable(), "run", "--http", "--port", "0", "--host", "127.0.0.1"]
+    env = environment(fake_slack, tmp_path)
+    with subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True
+    ) as bot:
+        try:
+            assert bot.stdout is not None
+            line = bot.stdout.readline()
+            assert line.startswith(LISTENING), line
+            events = line.removeprefix(LISTENING).strip()
+
+            with urlopen(events.replace("/slack/events", "/healthz"), timeout=5) as response:
+                health = json.loads(response.read())
+            reply = slack.post(events, slack.message_im("my vpn keeps dropping"), SIGNING_SECRET)
+            [answer] = fake_slack.wait_for("chat.postMessage", timeout=10)
+
+            bot.send_signal(signal.SIGTERM)
+            assert bot.wait(timeout=10) == 0
+        finally:
+            bot.kill()
+    assert health["ok"] is True and health["database"] is True and health["articles"] > 10
+    assert reply.status == 200
+    assert answer.args["blocks"][0]["text"]["text"] == "VPN keeps disconnecting"
+
+
+def test_run_names_the_missing_settings(tmp_path: Path) -> None:
+    run = run_jethro("run", "--http", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'j.db'}"})
+
+    assert run.code == 2
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JETHRO_ESCALATION_CHANNEL"):
+        assert name in run.err
+
+
+def test_run_names_a_token_slack_refuses(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    fake_slack.error_next("auth.test", "invalid_auth")
+
+    run = run_jethro("run", "--http", "--port", "0", env=environment(fake_slack, tmp_path))
+
+    assert run.code == 1
+    assert "Slack refused SLACK_BOT_TOKEN" in run.err and "invalid_auth" in run.err
+
+
+def test_run_uses_socket_mode_when_an_app_token_is_set(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = environment(fake_slack, tmp_path) | {"SLACK_APP_TOKEN": "xapp-1-A0PNCHHK2-1-fake"}
+    fake_slack.error_next("apps.connections.open", "not_allowed_token_type")
+
+    run = run_jethro("run", env=env)
+
+    [opened] = fake_slack.calls("apps.connections.open")
+    assert opened.token == "xapp-1-A0PNCHHK2-1-fake"
+    # Real, but missing from the 2020 spec snapshot the fake checks against: check the others.
+    fake_slack.check_contract = False
+    assert_calls_valid(c for c in fake_slack.calls() if c is not opened)
+    assert run.code == 1
+    assert "SLACK_APP_TOKEN" in run.err and "not_allowed_token_type" in run.err
