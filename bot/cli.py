@@ -196,7 +196,9 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
     except JethroError as exc:
         _fail(str(exc))
     knowledge = load_knowledge(settings, kb_dir)
-    report = evaluate(knowledge.kb.articles, labelled, knowledge.matcher, settings.policy(knowledge.matcher))
+    report = evaluate(
+        knowledge.kb.articles, labelled, knowledge.matcher, settings.policy(knowledge.matcher)
+    )
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
 
 

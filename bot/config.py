@@ -18,7 +18,6 @@ from knowledge.matchers import measured_policy
 from knowledge.triage import TriagePolicy
 
 
-
 class ConfigError(JethroError):
     """A setting has a bad value; the message names the setting and the fix."""
 

@@ -26,7 +26,7 @@ class Severity(StrEnum):
 
 @dataclass(frozen=True)
 class Article:
-    """A parsed article. `path` is relative to the KB folder; `line` is where its front matter starts."""
+    """A parsed article. `path` is relative to the KB folder; `line` starts its front matter."""
 
     id: str
     title: str

@@ -10,7 +10,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-
 # Shared by every run in this test session, so the embeddings of the sample base are computed once.
 _CACHE = tempfile.mkdtemp(prefix="jethro-test-cache-")
 
