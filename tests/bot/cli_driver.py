@@ -42,7 +42,7 @@ def run_jethro(
         capture_output=True,
         text=True,
         env=environ,
-        cwd=cwd,
+        cwd=cwd or _CACHE,  # away from any developer's .env in the checkout
         timeout=120,
         check=False,
     )
