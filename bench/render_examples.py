@@ -39,6 +39,9 @@ VPN = Article(
 PRINTER = Article(id="printer-jam", title="Printer shows 'paper jam'", body="Open tray 2.")
 WIFI = Article(id="wifi-guest", title="Guest Wi-Fi password", body="It changes monthly.")
 
+REPORTER = "U2147483697"
+REPORT = "VPN drops every 5 min since 9am & the <wiki> won't load @here"
+
 EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
     (
         "answer",
@@ -54,24 +57,112 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
         },
     ),
     (
+        "closed",
+        "Once the reporter chose, the answer or suggestion is updated: its buttons are replaced by "
+        "this note, so nobody can press them twice. Shown for *Still broken*; *Solved* and "
+        "*None of these* read alike.",
+        {"verdict": "not_solved", "reporter": REPORTER, "ticket_number": 42},
+    ),
+    (
         "escalated",
         "Nothing fitted (or the article says to escalate): the reporter learns who has it.",
         {"ticket_number": 42, "team": "network"},
     ),
     (
         "ticket",
-        "Posted in the on-call team's channel. The reporter's words are quoted and escaped.",
+        "Posted in the engineers' channel. The reporter's words are quoted and escaped; people "
+        "they named stay mentions, broadcasts do not.",
         {
             "ticket_number": 42,
-            "reporter": "U2147483697",
-            "report": "VPN drops every 5 min since 9am & the <wiki> won't load @here",
+            "reporter": REPORTER,
+            "report": f"{REPORT} (@U0B2C3D4E5 has it too)",
             "severity": Severity.HIGH,
             "team": "network",
             "candidates": [Candidate(VPN, 0.41), Candidate(WIFI, 0.12)],
             "reason": "no article was a confident match",
         },
     ),
+    (
+        "detail",
+        "Posted in the ticket's thread in the engineers' channel when the reporter adds more.",
+        {
+            "ticket_number": 42,
+            "reporter": REPORTER,
+            "detail": "It started after the 9am update; the log says error 0x42 <timeout>.",
+        },
+    ),
+    (
+        "noted",
+        "The reply to more details in a report's thread, before it has a ticket (after, it "
+        "names the ticket they were added to).",
+        {"ticket_number": None},
+    ),
+    (
+        "thanks",
+        'The reply when the reporter says in the thread that the fix worked ("that worked").',
+        {},
+    ),
+    (
+        "welcome",
+        'The reply to a bare "thanks" or "ok": polite words are never triaged as a problem.',
+        {},
+    ),
+    (
+        "on_it",
+        "What only the asker sees at once after `/triage` or *Triage this*; the answer follows "
+        "in their DM with the bot.",
+        {"report": "printer on floor 3 says paper jam but the tray is empty"},
+    ),
+    (
+        "help",
+        "The reply to a greeting, to `help`, or to `/triage` with nothing after it.",
+        {},
+    ),
+    (
+        "refusal",
+        "Shown only to someone who pressed a button they cannot use (here: on another person's "
+        "report), or one that was already pressed.",
+        {"why": "not_reporter", "reporter": REPORTER, "ticket_number": None},
+    ),
+    (
+        "sorry",
+        "When something broke on the bot's side: the operators get the details in the log.",
+        {},
+    ),
+    (
+        "home",
+        "The App Home tab (a view: blocks only), as an admin sees it: their open tickets, how "
+        "to ask, and the knowledge-base files that failed to load.",
+        {
+            "user": REPORTER,
+            "tickets": [
+                {
+                    "number": 42,
+                    "status": "acknowledged",
+                    "summary": REPORT,
+                    "opened": "06 Jan 2025 09:14 UTC",
+                },
+                {
+                    "number": 40,
+                    "status": "open",
+                    "summary": "badge reader at the east door beeps red",
+                    "opened": "03 Jan 2025 16:02 UTC",
+                },
+            ],
+            "more_tickets": 0,
+            "is_admin": True,
+            "articles": 41,
+            "problems": [
+                "network/vpn-split.md:2: invalid YAML in front matter: while parsing a flow "
+                "sequence: expected ',' or ']', but got '<stream end>'",
+                "hardware/dock.md:1: missing required key 'title'",
+            ],
+            "more_problems": 0,
+        },
+    ),
 )
+VIEWS = frozenset({"home"})
+"""Templates published as a view: their `text` is never shown."""
 
 _LINK = re.compile(r"<([^<>|]+)\|([^<>]*)>")
 _BARE = re.compile(r"<([^<>|]+)>")
@@ -127,15 +218,9 @@ def document() -> str:
             "",
             purpose,
             "",
-            f"Context: {', '.join(f'`{key}`' for key in ctx)}.",
+            f"Context: {', '.join(f'`{key}`' for key in ctx) or 'none'}.",
             "",
-            "What it looks like (notification text first):",
-            "",
-            "```text",
-            _shown(message["text"]),
-            "",
-            readable(message).rstrip(),
-            "```",
+            *_looks(name, message),
             "",
             "<details><summary>Block Kit JSON</summary>",
             "",
@@ -146,6 +231,13 @@ def document() -> str:
             "</details>",
         ]
     return "\n".join(parts) + "\n"
+
+
+def _looks(name: str, message: Message) -> list[str]:
+    if name in VIEWS:
+        return ["What it looks like:", "", "```text", readable(message).rstrip(), "```"]
+    shown = [_shown(message["text"]), "", readable(message).rstrip()]
+    return ["What it looks like (notification text first):", "", "```text", *shown, "```"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

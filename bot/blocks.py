@@ -29,6 +29,7 @@ ARTICLE_CAP = 6000
 
 ELLIPSIS = "…"
 FENCE = "```"
+QUOTE = "> "
 _MIN_PIECE = 64
 
 
@@ -123,7 +124,8 @@ def split_mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> list[str]:
     """Split mrkdwn into pieces of at most `limit` characters, each still valid on its own.
 
     Cuts prefer a paragraph break, then a line break, then a space, and never fall inside a link
-    or an entity; a code block cut in two is closed and reopened so both halves stay code.
+    or an entity; a code block cut in two is closed and reopened so both halves stay code, and a
+    quoted line cut in two goes on quoted.
     """
     if limit < _MIN_PIECE:
         raise ValueError(f"pieces shorter than {_MIN_PIECE} characters cannot hold a code fence")
@@ -132,9 +134,12 @@ def split_mrkdwn(text: str, limit: int = SECTION_TEXT_MAX) -> list[str]:
     while len(rest) > limit:
         cut = _cut_point(rest, limit - len(FENCE) - 1)
         head, tail = rest[:cut].rstrip(), rest[cut:]
+        mid_line = not tail.startswith("\n")
         rest = tail[1:] if tail.startswith(" ") else tail.lstrip("\n")
         if head.count(FENCE) % 2:
             head, rest = f"{head}\n{FENCE}", f"{FENCE}\n{rest}"
+        elif mid_line and head.rpartition("\n")[2].startswith(QUOTE):
+            rest = QUOTE + rest
         if head.strip():
             pieces.append(head)
     if rest.strip():

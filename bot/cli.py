@@ -11,8 +11,10 @@ import logging
 import os
 import sys
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
+from zoneinfo import ZoneInfo
 
 import click
 from dotenv import find_dotenv, load_dotenv
@@ -22,6 +24,7 @@ from bot.flow import TriageFlow
 from bot.preview import format_decision
 from bot.runtime import load_knowledge, open_database
 from escalation.errors import JethroError
+from escalation.schedule import OncallSchedule, Shift
 from knowledge.triage import decide
 
 EXIT_USAGE = 2
@@ -284,3 +287,130 @@ def _redact_url(url: str) -> str:
         user = creds.split(":", 1)[0]
         return f"{scheme}://{user}:***@{host}" if ":" in creds else url
     return url
+
+
+@main.group()
+def oncall() -> None:
+    """Who is on call (JETHRO_ONCALL_FILE), overrides, and checking the file."""
+
+
+_oncall_file_option = click.option(
+    "--file",
+    "oncall_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="On-call YAML file (default: JETHRO_ONCALL_FILE, else the bundled sample).",
+)
+
+
+@oncall.command("show")
+@click.option("--team", "teams", multiple=True, help="Only this team (repeatable).")
+@click.option("--at", "at_text", default="now", show_default=True, help="'now' or ISO 8601.")
+@_oncall_file_option
+def oncall_show(teams: tuple[str, ...], at_text: str, oncall_file: Path | None) -> None:
+    """Who is on call now, until when (team's local time), and who is next."""
+    from escalation.clock import SystemClock
+    from escalation.db import session
+    from escalation.oncall import active_overrides, parse_when
+    from escalation.schedule import oncall_summary
+
+    settings = _settings()
+    schedule = _oncall_schedule(settings, oncall_file)
+    unknown = [team for team in teams if schedule.team(team) is None]
+    if unknown:
+        known = ", ".join(team.name for team in schedule.teams)
+        _fail(f"no team {', '.join(unknown)} in {schedule.path}: teams are {known}")
+    try:
+        at = parse_when(at_text, ZoneInfo(schedule.timezone), SystemClock().now())
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    try:
+        with session(open_database(settings)) as db:
+            overrides = active_overrides(db, None, at)
+    except JethroError as exc:
+        _fail(str(exc))
+    for team in oncall_summary(schedule, overrides, at, teams):
+        click.echo(f"{team.team} ({team.timezone}) at {_local(at, team.timezone)}")
+        for layer in team.layers:
+            now = _shift_text(layer.now, team.timezone, first=True)
+            click.echo(f"  {layer.layer:<10} now   {now}")
+            click.echo(f"  {'':<10} next  {_shift_text(layer.next, team.timezone, first=False)}")
+
+
+@oncall.command("override")
+@click.argument("team")
+@click.argument("user")
+@click.option("--for", "length", required=True, help="How long: 4h, 30m, 2d, 1h30m.")
+@click.option("--layer", default="primary", show_default=True, help="primary or secondary.")
+@click.option("--start", "start_text", default="now", show_default=True, help="'now' or ISO 8601.")
+@click.option("--by", "created_by", default=None, help="Who asks (default: your login name).")
+@_oncall_file_option
+def oncall_override(
+    team: str,
+    user: str,
+    length: str,
+    layer: str,
+    start_text: str,
+    created_by: str | None,
+    oncall_file: Path | None,
+) -> None:
+    """Put USER (a Slack user id) on call for TEAM's layer for a while, over the rotation."""
+    from escalation.clock import SystemClock
+    from escalation.db import session
+    from escalation.oncall import add_override, parse_duration, parse_when
+
+    settings = _settings()
+    schedule = _oncall_schedule(settings, oncall_file)
+    clock = SystemClock()
+    found = schedule.team(team)
+    zone = ZoneInfo(found.timezone if found else schedule.timezone)
+    try:
+        start = parse_when(start_text, zone, clock.now())
+        end = start + parse_duration(length)
+        with session(open_database(settings)) as db:
+            by = created_by or getpass.getuser()
+            added = add_override(db, team, layer, user, start, end, by, clock, schedule=schedule)
+    except JethroError as exc:
+        _fail(str(exc))
+    click.echo(
+        f"{added.user} is on call for {team} {layer} from {_local(added.start, zone.key)} "
+        f"until {_local(added.end, zone.key)} (override #{added.id})."
+    )
+
+
+@oncall.command("lint")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+def oncall_lint(file: Path | None, strict: bool) -> None:
+    """Report every problem in the on-call file as path:line: message."""
+    from escalation.oncall import lint_oncall, oncall_path
+
+    path = file or oncall_path(_settings().oncall_file)
+    problems = lint_oncall(path)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(1 for p in problems if p.level == "error")
+    warnings = len(problems) - errors
+    click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+    sys.exit(1 if errors or (strict and warnings) else 0)
+
+
+def _oncall_schedule(settings: Settings, override: Path | None) -> OncallSchedule:
+    from escalation.oncall import load_oncall, oncall_path
+
+    path = override or oncall_path(settings.oncall_file)
+    try:
+        return load_oncall(path)
+    except JethroError as exc:
+        _fail(f"{exc}\n`jethro oncall lint {path}` lists every problem.")
+
+
+def _local(at: datetime, zone: str) -> str:
+    return at.astimezone(ZoneInfo(zone)).strftime("%a %Y-%m-%d %H:%M %Z")
+
+
+def _shift_text(shift: Shift | None, zone: str, *, first: bool) -> str:
+    if shift is None:
+        return "nobody (the rotation has not started)" if first else "nobody"
+    who = f"{shift.user} (override)" if shift.override else shift.user
+    span = f"until {_local(shift.end, zone)}"
+    return f"{who:<20} {span if first else f'from {_local(shift.start, zone)} {span}'}"

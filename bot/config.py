@@ -84,6 +84,10 @@ def _http_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _optional_http_url(value: str) -> str:
+    return _http_url(value) if value else ""
+
+
 def _channel_id(value: str) -> str:
     if value and (value.startswith("#") or not value[:1].isalpha() or not value.isalnum()):
         raise ValueError("not a channel id")
@@ -183,6 +187,16 @@ SETTINGS: tuple[Setting, ...] = (
         "use DEBUG, INFO, WARNING or ERROR",
     ),
     Setting(
+        "JETHRO_KB_URL",
+        "kb_url",
+        "",
+        "Where people can read the knowledge base on the web, e.g. "
+        "`https://github.com/acme/kb/blob/main/`; an article too long for Slack links to this URL "
+        "plus its path. Empty: the cut article says where to find the rest.",
+        _optional_http_url,
+        "use an http(s) URL such as https://github.com/acme/kb/blob/main/, or leave it empty",
+    ),
+    Setting(
         "JETHRO_TEMPLATE_DIR",
         "template_dir",
         "",
@@ -244,6 +258,16 @@ SETTINGS: tuple[Setting, ...] = (
         _user_ids,
         "list user ids such as U012AB3CD,U045EF6GH (profile → ⋮ → Copy member ID)",
     ),
+    Setting(
+        "JETHRO_ONCALL_FILE",
+        "oncall_file",
+        "",
+        "The on-call YAML file: teams, their rotations and layers (docs/oncall.md). Empty: the "
+        "bundled sample (`escalation/sample_oncall.yaml`), with made-up user ids.",
+        _optional_path,
+        "point it at a YAML file like escalation/sample_oncall.yaml; check it with "
+        "`jethro oncall lint FILE`",
+    ),
 )
 
 
@@ -259,12 +283,18 @@ class Settings:
     default_team: str
     log_level: str
     template_dir: Path | None = None
+    kb_url: str = ""
     slack_bot_token: str = ""
     slack_signing_secret: str = ""
     slack_app_token: str = ""
     slack_api_url: str = "https://slack.com/api/"
     escalation_channel: str = ""
     admins: tuple[str, ...] = ()
+    oncall_file: Path | None = None
+
+    def article_url(self, path: str) -> str | None:
+        """The web address of an article file, when `JETHRO_KB_URL` is set."""
+        return self.kb_url + path if self.kb_url and path else None
 
     def missing_for_slack(self) -> list[str]:
         """The settings `jethro run` cannot start without, by name."""

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot.blocks import Block, Message, api_args, fit_message
 from bot.config import Settings
 from bot.flow import TriageFlow
-from bot.intent import Intent, asks_for_help, reply_intent
+from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 from bot.render import Renderer
 from escalation import outbox, threads
 from escalation.clock import Clock
@@ -50,6 +51,11 @@ HOME_TICKETS = 10
 HOME_PROBLEMS = 15
 QUIET = {"unfurl_links": False, "unfurl_media": False}
 """Article links would otherwise fold out into big previews under every answer."""
+VERDICT_WINDOW = timedelta(days=1)
+"""How long a bare "still broken" or "that worked" written outside the thread in a DM still
+speaks of the last report there: people answer a DM's latest message, not its thread."""
+VERDICT_WORDS = 6
+"""Longer than this, a message outside the thread is more likely a new problem than a verdict."""
 
 
 class Source(StrEnum):
@@ -98,10 +104,12 @@ class Click:
 
 @dataclass(frozen=True)
 class _Work:
-    """One request's transaction, and the one version of the knowledge base it reads."""
+    """One request's transaction, and the one version of the knowledge base it reads.
+    `broadcast`: the person wrote outside the thread, so replies in it are also shown there."""
 
     db: Session
     snapshot: KnowledgeSnapshot
+    broadcast: bool = False
 
 
 class Desk:
@@ -147,13 +155,37 @@ class Desk:
             if report.event_key and not claim_event(work.db, report.event_key, self.clock):
                 log.info("event %s was handled before: Slack retried it", report.event_key)
                 return
+            latest = None if existing else self._awaiting_verdict(work, report)
             if existing is not None:
                 self._follow_up(work, existing, report)
+            elif latest is not None:
+                self._follow_up(replace(work, broadcast=True), latest, report)
             elif asks_for_help(report.text):
-                self._help(work, report)
+                self._reply_to(work, report, self.renderer.message("help"))
+            elif is_courtesy(report.text) or reply_intent(report.text) is Intent.SOLVED:
+                self._reply_to(work, report, self.renderer.message("welcome"))
             else:
                 self._new_report(work, report)
         self.wake()
+
+    def _awaiting_verdict(self, work: _Work, report: Report) -> SlackConversation | None:
+        """The reporter's latest conversation in this DM, when their top-level message is a
+        verdict on it ("still broken", "that worked") rather than a new problem."""
+        if report.source is not Source.DM or len(report.text.split()) > VERDICT_WORDS:
+            return None
+        if reply_intent(report.text) is Intent.DETAIL:
+            return None
+        query = (
+            select(SlackConversation)
+            .where(
+                col(SlackConversation.channel) == report.channel,
+                col(SlackConversation.reporter) == report.reporter,
+                col(SlackConversation.updated_at) >= self.clock.now() - VERDICT_WINDOW,
+            )
+            .order_by(col(SlackConversation.id).desc())
+            .limit(1)
+        )
+        return work.db.exec(query).first()
 
     def _new_report(self, work: _Work, report: Report) -> None:
         flow = self._flow(work)
@@ -191,7 +223,12 @@ class Desk:
             self._reply(work, conversation, shown)
         else:
             assert decision.article is not None
-            shown = self.renderer.message("answer", article=decision.article, ref=key)
+            shown = self.renderer.message(
+                "answer",
+                article=decision.article,
+                ref=key,
+                full_url=self.settings.article_url(decision.article.path),
+            )
             self._reply(work, conversation, shown)
 
     def _follow_up(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
@@ -210,6 +247,7 @@ class Desk:
         if conversation.state is ThreadState.ESCALATED:
             self._add_to_ticket(work, conversation, report)
         elif verdict is Intent.NOT_SOLVED:
+            threads.add_detail(work.db, conversation, report.text, self.clock)  # "still 0x42"
             self._escalate(work, conversation)
         elif verdict is Intent.SOLVED and self._mark_solved(work, conversation):
             self._reply(work, conversation, self.renderer.message("thanks"))
@@ -217,11 +255,9 @@ class Desk:
             threads.add_detail(work.db, conversation, report.text, self.clock)
             self._reply(work, conversation, self.renderer.message("noted", ticket_number=None))
 
-    def _help(self, work: _Work, report: Report) -> None:
-        args: dict[str, Any] = {
-            "channel": report.channel,
-            **api_args(self.renderer.message("help")),
-        }
+    def _reply_to(self, work: _Work, report: Report, message: Message) -> None:
+        """Answer words that are not a report (a greeting, a thanks) where they were written."""
+        args: dict[str, Any] = {"channel": report.channel, **api_args(message)}
         if report.thread_ts:
             args["thread_ts"] = report.thread_ts
         outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
@@ -292,7 +328,12 @@ class Desk:
             article=article,
             db=work.db,
         )
-        shown = self.renderer.message("answer", article=article, ref=conversation.key)
+        shown = self.renderer.message(
+            "answer",
+            article=article,
+            ref=conversation.key,
+            full_url=self.settings.article_url(article.path),
+        )
         self._update(work, click, shown)
         return None
 
@@ -445,6 +486,8 @@ class Desk:
         args: dict[str, Any] = {"channel": conversation.channel, **api_args(message), **QUIET}
         if conversation.thread_ts:
             args["thread_ts"] = conversation.thread_ts
+            if work.broadcast:
+                args["reply_broadcast"] = True
             outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
             return
         outbox.enqueue(
@@ -468,7 +511,12 @@ class Desk:
         ticket: Ticket | None = None,
     ) -> Message:
         article = self._article(work, conversation.article_id or "", conversation)
-        shown = self.renderer.message("answer", article=article, ref=conversation.key)
+        shown = self.renderer.message(
+            "answer",
+            article=article,
+            ref=conversation.key,
+            full_url=self.settings.article_url(article.path),
+        )
         note = self.renderer.message(
             "closed",
             verdict=verdict,

@@ -1,9 +1,9 @@
 """Message text as Slack delivers it, turned back into the words the person typed.
 
-Slack encodes `&`, `<`, `>` and wraps mentions, channels, broadcasts and links in `<…>`. Tickets
-and engineers should read `@U123`, `#general` and `label (https://…)`, and what is stored must be
-the raw words, so that escaping on the way out (`bot.mrkdwn`) is the one place markup is made.
-Pure: no I/O.
+Slack encodes `&`, `<`, `>` and wraps mentions, channels, broadcasts and links in `<…>`. What is
+stored must be the raw words (`@U123`, `#C123`, `@here`, `label (https://…)`), so that escaping on
+the way out (`bot.mrkdwn`) is the one place markup is made: there the `quote` filter makes the
+people and channels someone named mentions again, and nothing else. Pure: no I/O.
 """
 
 from __future__ import annotations

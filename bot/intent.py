@@ -42,11 +42,22 @@ _SHORT = 12
 
 
 _HELP = frozenset({"", "?", "help", "hi", "hello", "hey", "hiya", "yo", "morning", "good morning"})
+_COURTESY = re.compile(
+    r"^(?:[\W_]|:[\w+-]+:)*(?:(?:thanks?|thank\s*(?:you|u)|thx|ty|cheers|ta|ok|okay|k|cool|great|"
+    r"perfect|awesome|nice|got\s+it|will\s+do|much\s+appreciated|appreciated?)"
+    r"(?:\s+(?:so\s+much|a\s+lot|very\s+much|again|all))*(?:[\W_]|:[\w+-]+:)*)+$",
+    re.IGNORECASE,
+)
 
 
 def asks_for_help(text: str) -> bool:
     """A greeting or "help" is not a problem report: answer with how to use the bot."""
     return " ".join(text.lower().strip(" \t\n!.?,:").split()) in _HELP or text.strip() == "?"
+
+
+def is_courtesy(text: str) -> bool:
+    """A bare "thanks" or "ok" (emoji allowed): polite, never a problem to triage."""
+    return bool(_COURTESY.match(text.strip()))
 
 
 def reply_intent(text: str) -> Intent:

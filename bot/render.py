@@ -39,6 +39,11 @@ DEFAULT_TEMPLATES = Path(__file__).parent / "templates"
 SUFFIX = ".j2"
 
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_WRITTEN_MENTION = re.compile(
+    r"(?<![\w&;@#/])(@(?=[UW])|#(?=[CG]))([A-Z](?=[A-Z]*\d)[A-Z0-9]{8,})\b"
+)
+"""`@U0123ABCD` / `#C0123ABCD` as `words` leaves a mention: an id (with a digit) standing alone,
+not `&lt;@U…&gt;` (typed out) nor part of an address."""
 
 
 class RenderError(JethroError):
@@ -82,7 +87,12 @@ def _plain(value: object, limit: int = SECTION_TEXT_MAX) -> Plain:
 
 
 def _quote(value: object) -> Mrkdwn:
-    return Mrkdwn("\n".join(f"> {line}" for line in _escaped(value).split("\n")))
+    """Someone's words as a block quote. The people and channels they mentioned stay mentions
+    (`bot.incoming.words` stored `<@U…>` as `@U…`): naming a colleague is part of a report. A
+    broadcast, a user group or markup they typed out literally stays inert."""
+    escaped = _escaped(value)
+    quoted = "\n".join(f"> {line}" for line in escaped.split("\n"))
+    return Mrkdwn(_WRITTEN_MENTION.sub(lambda m: f"<{m.group(1)}{m.group(2)}>", quoted))
 
 
 def _mention(user_id: object) -> Mrkdwn:

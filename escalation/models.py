@@ -266,3 +266,22 @@ class SlackEvent(SQLModel, table=True):
 
     key: str = Field(sa_type=sa.String(255), primary_key=True)
     received_at: datetime = _when(index=True)
+
+
+class OncallOverride(SQLModel, table=True):
+    """Someone standing in for a layer's member for a while (`/oncall override @user 4h`).
+
+    Rows are never edited: where overrides overlap, the one created last wins.
+    """
+
+    __tablename__ = "oncall_override"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    team: str = Field(sa_type=sa.String(64), index=True)
+    layer: str = Field(sa_type=sa.String(32))
+    user_id: str = _user()
+    starts_at: datetime = _when()
+    ends_at: datetime = _when(index=True)
+    created_by: str = _user()
+    created_at: datetime = _when()

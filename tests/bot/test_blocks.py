@@ -57,6 +57,16 @@ def test_a_split_never_breaks_a_link_or_a_code_block() -> None:
         assert piece.count("&") == piece.count(";")
 
 
+def test_a_long_quoted_line_stays_quoted_in_every_piece() -> None:
+    report = "> " + "the printer on floor three eats every page " * 200 + "\n> last line"
+
+    pieces = split_mrkdwn(report)
+
+    assert len(pieces) > 1 and all(p.startswith("> ") for p in pieces)
+    assert all(len(p) <= 3000 for p in pieces)
+    assert " ".join(pieces).replace("> ", "").split() == report.replace("> ", "").split()
+
+
 def test_a_very_long_article_is_cut_with_a_pointer_to_the_rest() -> None:
     article = "\n\n".join(f"Paragraph {n}. " + "More detail here. " * 30 for n in range(60))
 

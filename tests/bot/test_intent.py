@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.intent import Intent, asks_for_help, reply_intent
+from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 
 
 @pytest.mark.parametrize(
@@ -47,3 +47,13 @@ def test_greetings_and_help_are_not_reports(text: str) -> None:
 
 def test_a_problem_mentioning_help_is_a_report() -> None:
     assert not asks_for_help("help, my vpn is down")
+
+
+@pytest.mark.parametrize("text", ["thanks", "Thank you so much!", "ok :+1:", "cool, thx", "great"])
+def test_a_bare_thanks_or_ok_is_a_courtesy(text: str) -> None:
+    assert is_courtesy(text)
+
+
+@pytest.mark.parametrize("text", ["", "thanks, my vpn is down", "ok so the printer jams", ":fire:"])
+def test_words_about_a_problem_are_not_a_courtesy(text: str) -> None:
+    assert not is_courtesy(text)

@@ -49,6 +49,19 @@ def every_context(article: Article) -> dict[str, dict[str, Any]]:
             "candidates": candidates,
             "reason": HOSTILE,
         },
+        "detail": {"ticket_number": 7, "reporter": HOSTILE, "detail": HOSTILE},
+        "on_it": {"report": HOSTILE},
+        "closed": {"verdict": "solved", "reporter": HOSTILE, "ticket_number": None},
+        "refusal": {"why": "not_reporter", "reporter": HOSTILE, "ticket_number": None},
+        "home": {
+            "user": "U0ABC123",
+            "tickets": [{"number": 7, "status": "open", "summary": HOSTILE, "opened": HOSTILE}],
+            "more_tickets": 3,
+            "is_admin": True,
+            "articles": 2,
+            "problems": [HOSTILE],
+            "more_problems": 0,
+        },
     }
 
 
@@ -69,7 +82,9 @@ def mrkdwn_texts(message: Message) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("name", ["answer", "suggest", "escalated", "ticket"])
+@pytest.mark.parametrize(
+    "name", ["answer", "suggest", "escalated", "ticket", "detail", "on_it", "closed", "refusal"]
+)
 def test_hostile_text_renders_inert_and_within_limits(name: str) -> None:
     message = render_message(name, **every_context(HOSTILE_ARTICLE)[name])
 
@@ -79,6 +94,14 @@ def test_hostile_text_renders_inert_and_within_limits(name: str) -> None:
         assert "|bank>" not in text  # Slack's link syntax from the text stays literal
     assert "{{ 7*7 }}" in json.dumps(message, ensure_ascii=False)
     assert "49" not in json.dumps(message)
+
+
+def test_hostile_text_on_the_app_home_renders_inert_and_within_limits() -> None:
+    view = {"type": "home", "blocks": render_blocks("home", **every_context(OTHER)["home"])}
+
+    assert call_problems("views.publish", {"user_id": "U0ABC123", "view": view}) == []
+    for text in mrkdwn_texts({"text": "", "blocks": view["blocks"]}):  # type: ignore[typeddict-item]
+        assert not LIVE_MARKUP.search(text), text
 
 
 def test_plain_text_shows_the_title_exactly_and_cannot_ping() -> None:
@@ -137,11 +160,12 @@ def test_a_bad_user_id_is_not_turned_into_a_mention() -> None:
 def test_rendered_messages_are_accepted_by_the_fake_slack() -> None:
     with FakeSlack() as fake:
         client = WebClient(token="xoxb-test", base_url=fake.api_url)
-        for name, context in every_context(HOSTILE_ARTICLE).items():
+        messages = {n: c for n, c in every_context(HOSTILE_ARTICLE).items() if n != "home"}
+        for name, context in messages.items():
             client.chat_postMessage(channel="C1", **api_args(render_message(name, **context)))
 
     assert_calls_valid(fake.calls())
-    assert len(fake.posted("C1")) == 4
+    assert len(fake.posted("C1")) == len(messages)
 
 
 def test_an_override_folder_wins_and_the_rest_fall_back(tmp_path: Path) -> None:
@@ -197,16 +221,26 @@ def test_a_missing_override_folder_or_template_is_named(tmp_path: Path) -> None:
         Renderer(tmp_path).message("nope")
 
 
-def test_the_messages_document_is_current() -> None:
+def render_examples() -> Any:
     spec = importlib.util.spec_from_file_location(
         "render_examples", ROOT / "bench" / "render_examples.py"
     )
     assert spec is not None and spec.loader is not None
     examples = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(examples)
+    return examples
 
+
+def test_the_messages_document_is_current() -> None:
     current = (ROOT / "docs" / "messages.md").read_text(encoding="utf-8")
 
-    assert current == examples.document(), (
+    assert current == render_examples().document(), (
         "run: .venv/bin/python bench/render_examples.py --write docs/messages.md"
     )
+
+
+def test_the_messages_document_shows_every_template() -> None:
+    shown = [name for name, _, _ in render_examples().EXAMPLES]
+    templates = {path.stem for path in (ROOT / "bot" / "templates").glob("*.j2")}
+
+    assert sorted(shown) == sorted(templates)

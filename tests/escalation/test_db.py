@@ -31,6 +31,7 @@ TABLES = {
     "outbox_message",
     "slack_conversation",
     "slack_event",
+    "oncall_override",
 }
 
 

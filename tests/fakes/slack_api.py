@@ -315,6 +315,8 @@ class FakeSlack:
         for key in ("blocks", "thread_ts", "metadata"):
             if key in args:
                 message[key] = args[key]
+        if "thread_ts" in args and args.get("reply_broadcast") in (True, "true", "1"):
+            message["subtype"] = "thread_broadcast"  # also shown in the channel, as on Slack
         return message
 
     def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:

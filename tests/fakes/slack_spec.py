@@ -26,6 +26,7 @@ WEB_API_SPEC = SPECS / "web-api" / "slack_web_openapi_v2.json"
 # Real methods added after the spec snapshot; each must also be a method of the installed WebClient.
 METHODS_NEWER_THAN_SPEC = frozenset(
     {
+        "apps.connections.open",  # Socket Mode's WebSocket URL, asked for with the xapp- token
         "assistant.threads.setStatus",
         "assistant.threads.setSuggestedPrompts",
         "assistant.threads.setTitle",
@@ -99,8 +100,14 @@ def require_shared() -> Path:
 
 
 @cache
+def _spec() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(WEB_API_SPEC.read_text(encoding="utf-8"))
+    return loaded
+
+
+@cache
 def web_api() -> Mapping[str, MethodSpec]:
-    spec = json.loads(WEB_API_SPEC.read_text(encoding="utf-8"))
+    spec = _spec()
     methods: dict[str, MethodSpec] = {}
     for path, operations in spec["paths"].items():
         params = [p for op in operations.values() for p in op.get("parameters", [])]
@@ -109,6 +116,21 @@ def web_api() -> Mapping[str, MethodSpec]:
             required=frozenset(p["name"] for p in params if p.get("required")) - {"token"},
         )
     return methods
+
+
+@cache
+def web_api_scopes(method: str) -> frozenset[str]:
+    """The bot scopes a method needs, per the spec (`chat:write:bot` is today's `chat:write`)."""
+    operations = _spec()["paths"].get("/" + method)
+    if operations is None:
+        raise KeyError(f"{method} is not in the spec snapshot: say which scope it needs")
+    scopes = {
+        scope.removesuffix(":bot").removesuffix(":user")
+        for operation in operations.values()
+        for requirement in operation.get("security", [])
+        for scope in requirement.get("slackAuth", [])
+    }
+    return frozenset(scopes - {"none"})
 
 
 @cache

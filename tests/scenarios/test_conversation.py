@@ -29,11 +29,11 @@ def test_still_broken_in_the_thread_escalates_with_everything_said(
     thread.reply("it only happens on the office network")
     thread.last_reply(2)
 
-    thread.reply("tried all that, still broken")
+    thread.reply("tried all that, still broken with error 0x42")
 
     [posted] = engineers.tickets_posted()
     [ticket] = jethro.tickets()
-    assert "only happens on the office network" in ticket.text
+    assert "only happens on the office network" in ticket.text and "0x42" in ticket.text
     assert "only happens on the office network" in shown_text(posted)
     assert f"ticket #{ticket.id}" in shown_text(thread.last_reply(3))
     assert len(jethro.conversations()) == 1
@@ -116,3 +116,68 @@ def test_a_mention_in_the_thread_is_one_reply_not_two(jethro: Jethro, employee: 
 
     assert len(thread.bot_replies(2)) == 2
     assert jethro.conversations()[0].details == ["it only happens on the office network"]
+
+
+def test_still_broken_written_below_the_answer_not_in_its_thread_escalates_that_report(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    thread = employee.dm("my vpn keeps dropping")
+    thread.last_reply()
+
+    employee.dm("still broken")  # in the DM itself, as people answer a DM's latest message
+
+    [posted] = engineers.tickets_posted()
+    told = thread.last_reply(2)
+    [ticket] = jethro.tickets()
+    assert ticket.text.startswith("my vpn keeps dropping") and "still broken" in ticket.text
+    assert "my vpn keeps dropping" in shown_text(posted)
+    assert f"ticket #{ticket.id}" in shown_text(told) and told["subtype"] == "thread_broadcast"
+    assert len(jethro.conversations()) == 1
+
+
+def test_thanks_in_the_dm_is_answered_politely_and_never_becomes_a_ticket(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    first = employee.dm("thanks!")
+    employee.dm("that worked")  # no report to close: nothing to escalate either
+    jethro.settle()
+    thread = employee.dm("my vpn keeps dropping")
+    thread.last_reply()
+
+    employee.dm("thank you so much :pray:")
+
+    assert "You're welcome" in shown_text(first.last_reply())
+    jethro.settle()
+    assert jethro.tickets() == [] and not engineers.saw_anything()
+    assert len(jethro.conversations()) == 1 and jethro.rows("feedback") == 0
+
+
+def test_that_worked_below_the_answer_closes_it_but_a_new_problem_is_a_new_report(
+    jethro: Jethro, employee: Employee
+) -> None:
+    thread = employee.dm("my vpn keeps dropping")
+    thread.last_reply()
+
+    employee.dm("that worked, thanks")
+    jethro.settle()
+    employee.dm("my vpn keeps dropping again since this morning, totally different laptop")
+    jethro.settle()
+
+    assert "marked this solved" in shown_text(thread.last_reply(2))
+    assert jethro.rows("feedback") == 1
+    assert len(jethro.conversations()) == 2
+
+
+def test_a_reply_in_the_thread_of_a_triage_answer_belongs_to_that_report(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    employee.triage("my vpn keeps dropping")
+    thread = employee.new_dm_thread()  # the bot's answer starts the thread in the DM
+    thread.last_reply()
+    jethro.settle()
+
+    thread.reply("still broken, error 0x42")
+
+    [posted] = engineers.tickets_posted()
+    assert "my vpn keeps dropping" in shown_text(posted) and "0x42" in shown_text(posted)
+    assert len(jethro.conversations()) == 1

@@ -115,3 +115,20 @@ def test_hostile_text_reaches_the_engineers_inert(
         assert "<!" not in text and "|bank>" not in text, text
         assert "@here" not in text and "@channel" not in text, text
     assert "here" in shown_text(posted) and "bank (https://evil.example)" in shown_text(posted)
+
+
+def test_a_colleague_named_in_a_report_stays_a_mention_but_groups_never_ping(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    employee.dm(
+        "the flux capacitor hums for me and <@U0COLLEAGUE1> too, "
+        "<!subteam^S0ONCALL|@it-oncall> <!here> see <#C0HELPDESK1|> "
+        "&lt;@U0TYPED0001&gt;"
+    )
+
+    [posted] = engineers.tickets_posted()
+    shown = shown_text(posted["blocks"])
+    assert "for me and <@U0COLLEAGUE1> too" in shown and "see <#C0HELPDESK1>" in shown
+    assert "@it-oncall" in shown and "<!" not in shown_text(posted)
+    assert "&lt;@U0TYPED0001&gt;" in shown  # typed out as text: shown as text
+    assert "@here" not in shown

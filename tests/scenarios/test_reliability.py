@@ -92,3 +92,54 @@ def test_the_bots_own_messages_edits_and_other_bots_are_not_reports(
 
     assert [r.status for r in replies] == [200] * 4
     assert answers(jethro) == 0 and jethro.conversations() == []
+
+
+def test_a_rate_limited_answer_waits_as_long_as_slack_asks_then_arrives_once(
+    jethro: Jethro, employee: Employee
+) -> None:
+    jethro.slack.fail_next("chat.postMessage", status=429, retry_after=30)
+
+    thread = employee.dm("my vpn keeps dropping")
+    jethro.slack.wait_for("chat.postMessage", 1)
+    jethro.time_passes(seconds=20)
+    jethro.settle()
+    early = len(jethro.slack.calls("chat.postMessage"))
+    jethro.time_passes(seconds=11)
+
+    answer = thread.last_reply()
+    jethro.settle()
+    assert early == 1, "retried before Slack's Retry-After ran out"
+    assert answers(jethro) == 1 and len(jethro.slack.calls("chat.postMessage")) == 2
+    assert [b["action_id"] for b in buttons(answer)] == ["kb_solved", "kb_not_solved"]
+
+
+def test_a_forged_click_or_command_cannot_close_or_escalate_a_report(
+    jethro: Jethro, employee: Employee
+) -> None:
+    answer = employee.dm("my vpn keeps dropping").last_reply()
+    jethro.settle()
+    ref = buttons(answer)[0]["value"]
+    click = slack.block_action("kb_not_solved", ref, channel=answer["channel"], message=answer)
+    command = slack.slash_command("the flux capacitor is humming")
+
+    refused = [
+        slack.post(jethro.driver.url, click, "not-the-signing-secret"),
+        slack.post(jethro.driver.url, command, SIGNING_SECRET, timestamp=1_000_000_000),
+    ]
+    jethro.settle()
+
+    assert [reply.status for reply in refused] == [401, 401]
+    assert jethro.tickets() == [] and len(jethro.conversations()) == 1
+    assert buttons(jethro.slack.message(answer["channel"], answer["ts"]))
+
+
+def test_a_request_no_listener_handles_changes_nothing(jethro: Jethro, employee: Employee) -> None:
+    modal = slack.view_submission("some_other_apps_modal", {"b": {"a": "vpn is down"}})
+    unknown_button = slack.block_action("not_ours", "x")
+
+    replies = [jethro.send(modal), jethro.send(unknown_button)]
+    jethro.settle()
+
+    assert [reply.status for reply in replies] == [404, 404]
+    assert [c.method for c in jethro.slack.calls()] == ["auth.test"]
+    assert jethro.rows("slack_conversation") == 0 and jethro.rows("outbox_message") == 0

@@ -14,7 +14,6 @@ from tests.bot.cli_driver import jethro_executable, run_jethro
 from tests.fakes import slack_events as slack
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_spec import assert_calls_valid
 from tests.scenarios.world import ENGINEERS
 
 LISTENING = "Jethro is serving Slack on "
@@ -84,8 +83,5 @@ def test_run_uses_socket_mode_when_an_app_token_is_set(
 
     [opened] = fake_slack.calls("apps.connections.open")
     assert opened.token == "xapp-1-A0PNCHHK2-1-fake"
-    # Real, but missing from the 2020 spec snapshot the fake checks against: check the others.
-    fake_slack.check_contract = False
-    assert_calls_valid(c for c in fake_slack.calls() if c is not opened)
     assert run.code == 1
     assert "SLACK_APP_TOKEN" in run.err and "not_allowed_token_type" in run.err
