@@ -40,6 +40,7 @@ PRINTER = Article(id="printer-jam", title="Printer shows 'paper jam'", body="Ope
 WIFI = Article(id="wifi-guest", title="Guest Wi-Fi password", body="It changes monthly.")
 
 REPORTER = "U2147483697"
+ENGINEER = "U0E1N2G3R4"
 REPORT = "VPN drops every 5 min since 9am & the <wiki> won't load @here"
 
 EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
@@ -71,7 +72,10 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
     (
         "ticket",
         "Posted in the engineers' channel. The reporter's words are quoted and escaped; people "
-        "they named stay mentions, broadcasts do not.",
+        "they named stay mentions, broadcasts do not. Updated in place as the ticket changes "
+        "(status, who has it, when it was acknowledged, the resolution; the controls that no "
+        "longer apply go). Shown as it is 25 minutes after opening, unacknowledged, with a "
+        "30-minute acknowledgement SLA.",
         {
             "ticket_number": 42,
             "reporter": REPORTER,
@@ -80,6 +84,50 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
             "team": "network",
             "candidates": [Candidate(VPN, 0.41), Candidate(WIFI, 0.12)],
             "reason": "no article was a confident match",
+            "status": "open",
+            "owner": None,
+            "acknowledged_by": None,
+            "sla": {
+                "state": "near",
+                "what": "acknowledge",
+                "elapsed": "25 min",
+                "target": "30 min",
+            },
+        },
+    ),
+    (
+        "ticket_news",
+        "Tells the reporter, in their thread, what the engineers did: acknowledged (by whom), "
+        "resolved (with the resolution, shown here), or an engineer's reply in the ticket's "
+        "thread.",
+        {
+            "event": "resolved",
+            "ticket_number": 42,
+            "engineer": ENGINEER,
+            "text": "Your VPN certificate had expired; I renewed it. Reconnect once.",
+        },
+    ),
+    (
+        "ticket_note",
+        "A note in the ticket's thread in the engineers' channel: a reassignment, or (shown) "
+        "the draft article *Add to knowledge base* wrote for an admin.",
+        {
+            "event": "drafted",
+            "ticket_number": 42,
+            "engineer": ENGINEER,
+            "to": "",
+            "path": "_drafts/ticket-42-vpn-drops-every-5-min.md",
+        },
+    ),
+    (
+        "engineer_refusal",
+        "Shown only to someone who pressed a ticket's control without being in the engineers' "
+        "channel (shown), or after someone else was quicker.",
+        {
+            "why": "not_member",
+            "members": [ENGINEER, "U0B2C3D4E5"],
+            "ticket_number": 42,
+            "who": "",
         },
     ),
     (
@@ -130,9 +178,54 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
         {},
     ),
     (
+        "oncall",
+        "`/oncall network`, shown only to the person who typed it: now and next for each layer, "
+        "in the team's own time zone. The same template says what `/oncall override` did, or "
+        "why it did nothing.",
+        {
+            "teams": [
+                {
+                    "name": "network",
+                    "timezone": "Europe/Berlin",
+                    "layers": [
+                        {
+                            "layer": "primary",
+                            "now": {
+                                "user": ENGINEER,
+                                "start": "Wed 04 Feb 12:00 CET",
+                                "end": "Wed 04 Feb 17:00 CET",
+                                "override": True,
+                            },
+                            "next": {
+                                "user": "U0NET002",
+                                "start": "Wed 04 Feb 17:00 CET",
+                                "end": "Mon 09 Feb 09:00 CET",
+                                "override": False,
+                            },
+                        },
+                        {
+                            "layer": "secondary",
+                            "now": {
+                                "user": "U0NET003",
+                                "start": "Mon 02 Feb 09:00 CET",
+                                "end": "Mon 09 Feb 09:00 CET",
+                                "override": False,
+                            },
+                            "next": None,
+                        },
+                    ],
+                }
+            ],
+            "problem": None,
+            "added": None,
+            "usage": "/oncall override @someone 4h [team] [primary|secondary]",
+        },
+    ),
+    (
         "home",
         "The App Home tab (a view: blocks only), as an admin sees it: their open tickets, how "
-        "to ask, and the knowledge-base files that failed to load.",
+        "to ask, the knowledge-base files that failed to load, and the figures of "
+        "`jethro stats --since 7d`.",
         {
             "user": REPORTER,
             "tickets": [
@@ -158,6 +251,25 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
                 "hardware/dock.md:1: missing required key 'title'",
             ],
             "more_problems": 0,
+            "stats": {
+                "window": "7 days",
+                "reports": 214,
+                "answered": 131,
+                "deflected": 97,
+                "suggested": 38,
+                "escalated": 45,
+                "acknowledge": "median 9 min, p90 27 min (41 tickets)",
+                "resolve": "median 2 h 10 min, p90 19 h 05 min (37 tickets)",
+                "teams": [
+                    {
+                        "team": "network",
+                        "escalated": 20,
+                        "unresolved": 3,
+                        "acknowledge": "median 7 min, p90 22 min (19 tickets)",
+                        "resolve": "median 1 h 40 min, p90 9 h 30 min (17 tickets)",
+                    }
+                ],
+            },
         },
     ),
 )
@@ -187,8 +299,14 @@ def _block_lines(block: Block) -> list[str]:
     if block["type"] == "context":
         return ["  " + " | ".join(_shown(e["text"]) for e in block["elements"]), ""]
     if block["type"] == "actions":
-        return ["  ".join(f"[ {b['text']['text']} ]" for b in block["elements"]), ""]
+        return ["  ".join(f"[ {_label(b)} ]" for b in block["elements"]), ""]
     return ["-" * 40, ""]
+
+
+def _label(element: Any) -> str:
+    """A button's text, or a select's placeholder."""
+    text = element.get("text") or element.get("placeholder") or {"text": element["type"]}
+    return str(text["text"])
 
 
 def _shown(mrkdwn: str) -> str:
@@ -208,7 +326,9 @@ def document() -> str:
         "Every template is JSON with holes; each hole ends in `| tojson`, which only accepts text "
         "that went through an escaping filter (`mrkdwn_escape`, `md_to_mrkdwn`, `plain`, `quote`, "
         "`fmt`, ...). Buttons carry explicit `action_id`s: `kb_solved`, `kb_not_solved`, "
-        "`kb_pick` (value: the article id), `kb_none`.",
+        "`kb_pick` (value: the article id), `kb_none`; on tickets `ticket_ack`, `ticket_resolve` "
+        "(value: the ticket number; opens the `ticket_resolve_modal` modal) and the "
+        "`ticket_reassign` user select.",
     ]
     for name, purpose, ctx in EXAMPLES:
         message = render_message(name, **ctx)

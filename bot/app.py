@@ -1,13 +1,15 @@
 """The Slack app: a factory that builds the Bolt app from its services. Never built at import.
 
 `Services` holds everything with a lifetime (Web API client, database, live knowledge base,
-outbox worker, listener threads); `create_app` wires the listeners to them. The transport
-(`bot.server` for HTTP, Socket Mode in `bot.cli`) only feeds requests in.
+outbox and escalation workers, listener threads, the on-call schedule); `create_app` wires the
+listeners to them. The transport (`bot.server` for HTTP, Socket Mode in `bot.cli`) only feeds
+requests in.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +19,19 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot import listeners
+from bot.blocks import Message
+from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.desk import Desk
+from bot.listeners import oncall, tickets
+from bot.members import ChannelMembers
+from bot.oncall import OncallDesk
 from bot.render import Renderer
+from bot.runtime import kb_root
 from escalation.clock import Clock
 from escalation.outbox import OutboxWorker
+from escalation.schedule import OncallSchedule
+from escalation.timers import EscalationWorker
 from knowledge.live import LiveKnowledge
 
 log = logging.getLogger(__name__)
@@ -42,10 +52,27 @@ class Services:
     listener_threads: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(LISTENER_THREADS, "jethro-listener")
     )
+    schedule: OncallSchedule | None = None
+    """Loaded once at start-up; None: tickets page nobody (only the channel message)."""
+    escalation: EscalationWorker | None = None
+
+    def start_workers(self) -> None:
+        self.outbox.start()
+        if self.escalation is not None:
+            self.escalation.start()
+
+    def wake(self) -> None:
+        """New work was committed: a page may be due now, and messages are queued."""
+        if self.escalation is not None:
+            self.escalation.wake()
+        self.outbox.wake()
 
     def close(self) -> None:
-        """Let the work in hand finish, then stop sending; unsent messages stay stored."""
+        """Let the work in hand finish, then stop sending; unsent messages and due escalation
+        steps stay stored for the next start."""
         self.listener_threads.shutdown(wait=True)
+        if self.escalation is not None:
+            self.escalation.stop()
         self.outbox.stop()
 
 
@@ -67,11 +94,42 @@ def create_app(services: Services) -> App:
         renderer=services.renderer,
         settings=services.settings,
         clock=services.clock,
-        wake=services.outbox.wake,
+        wake=services.wake,
+        schedule=services.schedule,
     )
+    engineers = EngineersChannel(
+        engine=services.engine,
+        renderer=services.renderer,
+        settings=services.settings,
+        clock=services.clock,
+        kb_root=kb_root(services.settings),
+        wake=services.wake,
+    )
+    members = ChannelMembers(services.client, services.settings.escalation_channel, services.clock)
+    tickets.register(app, engineers, members, desk)  # first: it claims the ticket threads
     listeners.register(app, desk)
+    if services.schedule is not None:
+        _register_oncall(app, services, members.includes, desk.sorry)
+    else:
+        oncall.register_unconfigured(app)
     app.error(_log_error)
     return app
+
+
+def _register_oncall(
+    app: App, services: Services, may_override: Callable[[str], bool], sorry: Callable[[], Message]
+) -> None:
+    """`/oncall`: overrides are for members of the engineers' channel, who take the pages."""
+    assert services.schedule is not None
+    desk = OncallDesk(
+        engine=services.engine,
+        schedule=services.schedule,
+        renderer=services.renderer,
+        clock=services.clock,
+        default_team=services.settings.default_team,
+        may_override=may_override,
+    )
+    oncall.register(app, desk, sorry)
 
 
 def _log_error(error: Exception, body: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -26,6 +26,9 @@ from bot.runtime import load_knowledge, open_database
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
 from knowledge.triage import decide
+
+ADDED_LATER = "\n\nAdded later:"
+"""Where `escalation.threads.full_report` appends details to a ticket's text."""
 
 EXIT_USAGE = 2
 
@@ -414,3 +417,65 @@ def _shift_text(shift: Shift | None, zone: str, *, first: bool) -> str:
     who = f"{shift.user} (override)" if shift.override else shift.user
     span = f"until {_local(shift.end, zone)}"
     return f"{who:<20} {span if first else f'from {_local(shift.start, zone)} {span}'}"
+
+
+def _window(text: str) -> timedelta:
+    from escalation.oncall import parse_duration
+
+    try:
+        return parse_duration(text)
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
+
+
+@kb.command("gaps")
+@click.option("--since", "since_text", default="30d", show_default=True, help="e.g. 7d, 2w.")
+@click.option("--limit", default=20, show_default=True, help="At most this many groups.")
+def kb_gaps(since_text: str, limit: int) -> None:
+    """Escalated reports grouped by similarity, largest group first: the articles to write next."""
+    from sqlmodel import col, select
+
+    from escalation.clock import SystemClock
+    from escalation.db import session
+    from escalation.models import Ticket
+    from knowledge.gaps import find_gaps
+
+    since = SystemClock().now() - _window(since_text)
+    with session(open_database(_settings())) as db:
+        query = select(Ticket).where(col(Ticket.created_at) >= since).order_by(col(Ticket.id))
+        tickets = [(t.id, t.text.split(ADDED_LATER)[0]) for t in db.exec(query)]
+    if not tickets:
+        click.echo(f"No escalated reports in the last {since_text}.")
+        return
+    gaps = find_gaps([text for _, text in tickets])
+    for gap in gaps[:limit]:
+        words = ", ".join(gap.keywords) or "-"
+        click.echo(f"{len(gap.reports)} report(s) · {words}")
+        for position in gap.positions[:5]:
+            number, text = tickets[position]
+            click.echo(f"  #{number} {' '.join(text.split())[:100]}")
+        if len(gap.reports) > 5:
+            click.echo(f"  …and {len(gap.reports) - 5} more")
+    if len(gaps) > limit:
+        click.echo(f"…and {len(gaps) - limit} smaller group(s): --limit shows more.")
+
+
+@main.command("stats")
+@click.option("--since", "since_text", default="7d", show_default=True, help="e.g. 24h, 7d, 4w.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+def stats(since_text: str, as_json: bool) -> None:
+    """Reports, answered, deflected, suggested, escalated; time to acknowledge and resolve."""
+    from bot.figures import stats_text
+    from escalation.clock import SystemClock
+    from escalation.db import session
+    from escalation.stats import collect_stats
+
+    settings = _settings()
+    now = SystemClock().now()
+    with session(open_database(settings)) as db:
+        figures = collect_stats(
+            db, since=now - _window(since_text), until=now, default_team=settings.default_team
+        )
+    click.echo(
+        json.dumps(figures.to_json(), indent=2) if as_json else stats_text(figures, since_text)
+    )

@@ -102,6 +102,13 @@ def _user_ids(value: str) -> tuple[str, ...]:
     return ids
 
 
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be above 0")
+    return number
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -262,11 +269,39 @@ SETTINGS: tuple[Setting, ...] = (
         "JETHRO_ONCALL_FILE",
         "oncall_file",
         "",
-        "The on-call YAML file: teams, their rotations and layers (docs/oncall.md). Empty: the "
-        "bundled sample (`escalation/sample_oncall.yaml`), with made-up user ids.",
+        "The on-call YAML file: teams, their rotations and layers (docs/oncall.md). Empty: nobody "
+        "is paged (escalations go to the channel only) and `jethro oncall show` shows the bundled "
+        "sample (`escalation/sample_oncall.yaml`, made-up user ids).",
         _optional_path,
         "point it at a YAML file like escalation/sample_oncall.yaml; check it with "
         "`jethro oncall lint FILE`",
+    ),
+    Setting(
+        "JETHRO_SLA_ACK_MINUTES",
+        "sla_ack_minutes",
+        "30",
+        "Minutes within which an engineer should acknowledge a ticket; the ticket message is "
+        "flagged at 80% of it and when past it.",
+        _positive_int,
+        "use a whole number of minutes, e.g. 30",
+    ),
+    Setting(
+        "JETHRO_SLA_RESOLVE_HOURS",
+        "sla_resolve_hours",
+        "24",
+        "Hours within which a ticket should be resolved; flagged at 80% and when past.",
+        _positive_int,
+        "use a whole number of hours, e.g. 24",
+    ),
+    Setting(
+        "JETHRO_DRAFTS_DIR",
+        "drafts_dir",
+        "",
+        "Where *Add to knowledge base* writes draft articles for an admin to review and move "
+        "into the knowledge base. Empty: `_drafts/` in the knowledge-base folder (the loader "
+        "skips it).",
+        _optional_path,
+        "point it at a writable folder, or leave it empty for _drafts/ in the knowledge base",
     ),
 )
 
@@ -291,6 +326,9 @@ class Settings:
     escalation_channel: str = ""
     admins: tuple[str, ...] = ()
     oncall_file: Path | None = None
+    sla_ack_minutes: int = 30
+    sla_resolve_hours: int = 24
+    drafts_dir: Path | None = None
 
     def article_url(self, path: str) -> str | None:
         """The web address of an article file, when `JETHRO_KB_URL` is set."""

@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from bot.blocks import Block, Message, api_args, fit_message
 from bot.config import Settings
+from bot.figures import home_figures
 from bot.flow import TriageFlow
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 from bot.render import Renderer
@@ -38,6 +39,8 @@ from escalation.models import (
     Ticket,
     TicketStatus,
 )
+from escalation.schedule import OncallSchedule
+from escalation.stats import collect_stats
 from escalation.tickets import list_tickets
 from knowledge.article import Article
 from knowledge.decision import Candidate, Decision, Outcome
@@ -49,6 +52,8 @@ THREAD_STARTED = "slack.thread_started"
 TICKET_POSTED = "slack.ticket_posted"
 HOME_TICKETS = 10
 HOME_PROBLEMS = 15
+HOME_STATS_WINDOW = timedelta(days=7)
+"""The admins' App Home shows `jethro stats --since 7d`."""
 QUIET = {"unfurl_links": False, "unfurl_media": False}
 """Article links would otherwise fold out into big previews under every answer."""
 VERDICT_WINDOW = timedelta(days=1)
@@ -125,8 +130,10 @@ class Desk:
         settings: Settings,
         clock: Clock,
         wake: Callable[[], None] = lambda: None,
+        schedule: OncallSchedule | None = None,
     ) -> None:
         self.engine = engine
+        self.schedule = schedule
         self.knowledge = knowledge
         self.renderer = renderer
         self.settings = settings
@@ -355,16 +362,30 @@ class Desk:
 
     def home(self, user: str) -> dict[str, Any]:
         """The App Home view for `user`: open tickets, how to ask, and KB problems for admins."""
+        admin = user in self.settings.admins
         with session(self.engine) as db:
             mine = [
                 ticket
                 for status in (TicketStatus.OPEN, TicketStatus.ACKNOWLEDGED)
                 for ticket in list_tickets(db, status=status, reporter=user, limit=100)
             ]
+            now = self.clock.now()
+            figures = (
+                home_figures(
+                    collect_stats(
+                        db,
+                        since=now - HOME_STATS_WINDOW,
+                        until=now,
+                        default_team=self.settings.default_team,
+                    ),
+                    "7 days",
+                )
+                if admin
+                else None
+            )
         mine.sort(key=lambda ticket: ticket.id or 0, reverse=True)
         snapshot = self.knowledge.current
         problems = [str(problem) for problem in snapshot.problems]
-        admin = user in self.settings.admins
         message = self.renderer.message(
             "home",
             user=user,
@@ -374,6 +395,7 @@ class Desk:
             articles=len(snapshot.kb.articles),
             problems=problems[:HOME_PROBLEMS] if admin else [],
             more_problems=max(0, len(problems) - HOME_PROBLEMS) if admin else 0,
+            stats=figures,
         )
         return {"type": "home", "blocks": message["blocks"]}
 
@@ -543,6 +565,7 @@ class Desk:
             policy=self.settings.policy(work.snapshot.matcher),
             default_team=self.settings.default_team,
             clock=self.clock,
+            schedule=self.schedule,
         )
 
     def _decision(self, work: _Work, conversation: SlackConversation) -> Decision:

@@ -17,7 +17,10 @@ from escalation.clock import Clock, SystemClock
 from escalation.conversations import log_turn, record_feedback
 from escalation.db import session
 from escalation.models import Role, Ticket
+from escalation.oncall import active_overrides
+from escalation.schedule import OncallSchedule
 from escalation.tickets import open_ticket
+from escalation.timers import start_escalation
 from knowledge.article import Article, Severity
 from knowledge.decision import Decision, Outcome
 from knowledge.index import Matcher
@@ -41,12 +44,15 @@ class TriageFlow:
         policy: TriagePolicy | None = None,
         default_team: str = "it",
         clock: Clock | None = None,
+        schedule: OncallSchedule | None = None,
     ) -> None:
+        """With `schedule`, every ticket opened starts paging its team's on-call engineers."""
         self.matcher = matcher
         self.engine = engine
         self.policy = policy or TriagePolicy()
         self.default_team = default_team
         self.clock = clock or SystemClock()
+        self.schedule = schedule
 
     def report(
         self,
@@ -171,7 +177,7 @@ class TriageFlow:
         decision: Decision,
         article: Article | None,
     ) -> Ticket:
-        return open_ticket(
+        ticket = open_ticket(
             db,
             reporter=reporter,
             source=source,
@@ -181,3 +187,7 @@ class TriageFlow:
             severity=article.severity if article else Severity.NORMAL,
             clock=self.clock,
         )
+        if self.schedule is not None:
+            overrides = active_overrides(db, ticket.team, self.clock.now())
+            start_escalation(db, ticket, self.schedule, overrides, self.clock)
+        return ticket

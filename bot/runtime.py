@@ -53,13 +53,19 @@ def open_database(settings: Settings) -> Engine:
 
 
 def open_slack_services(settings: Settings, override: Path | None = None) -> Services:
-    """Everything `jethro run` needs, with the real clock; nothing is started yet."""
+    """Everything `jethro run` needs, with the real clock; nothing is started yet.
+
+    A broken on-call file stops start-up here (`OncallFileError`, its problems as path:line).
+    """
     from slack_sdk import WebClient
 
     from bot.app import Services
+    from bot.paging import page_messages
     from bot.render import Renderer
     from escalation.clock import SystemClock
+    from escalation.oncall import load_oncall
     from escalation.outbox import OutboxSender, OutboxWorker
+    from escalation.timers import EscalationWorker
     from knowledge.live import LiveKnowledge
 
     renderer = Renderer(settings.template_dir)
@@ -70,4 +76,28 @@ def open_slack_services(settings: Settings, override: Path | None = None) -> Ser
     )
     clock = SystemClock()
     worker = OutboxWorker(OutboxSender(engine, client, clock))
-    return Services(settings, client, engine, knowledge, renderer, clock, worker)
+    # Paging needs real people: the bundled sample's made-up ids are for `jethro oncall show` only.
+    schedule = load_oncall(settings.oncall_file) if settings.oncall_file else None
+    escalation = (
+        EscalationWorker(
+            engine,
+            clock,
+            schedule=schedule,
+            compose=page_messages,
+            channel=settings.escalation_channel,
+            after=worker.wake,
+        )
+        if schedule is not None
+        else None
+    )
+    return Services(
+        settings,
+        client,
+        engine,
+        knowledge,
+        renderer,
+        clock,
+        worker,
+        schedule=schedule,
+        escalation=escalation,
+    )

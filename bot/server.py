@@ -1,9 +1,9 @@
 """Running the bot: HTTP mode (`POST /slack/events`, `GET /healthz`) or Socket Mode.
 
-`serve` starts everything `jethro run` needs in one process: the Bolt app, the outbox worker,
-the knowledge-base watcher, and the transport. HTTP is served by waitress: a production WSGI
-server that is pure Python (no C build, runs on Windows too), multi-threaded, and in-process, so
-one `jethro run` holds the app, the outbox worker and the watcher together (gunicorn forks
+`serve` starts everything `jethro run` needs in one process: the Bolt app, the outbox and
+escalation workers, the knowledge-base watcher, and the transport. HTTP is served by waitress: a
+production WSGI server that is pure Python (no C build, runs on Windows too), multi-threaded, and
+in-process, so one `jethro run` holds the app, the workers and the watcher together (gunicorn forks
 workers, which would each need their own). Bolt's WSGI adapter checks every request's signature
 and age (401 when wrong); this module only routes, caps the body size and reports health.
 """
@@ -74,7 +74,7 @@ def serve(
         app = _checked_app(services, settings)
         with session(services.engine) as db:
             forget_events(db, services.clock.now() - EVENTS_KEPT)
-        services.outbox.start()
+        services.start_workers()
         watcher.start()
         _stop_on_sigterm()
         if socket_mode:

@@ -86,6 +86,7 @@ class TicketEventKind(StrEnum):
     OPENED = "opened"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    REASSIGNED = "reassigned"
 
 
 class Role(StrEnum):
@@ -285,3 +286,41 @@ class OncallOverride(SQLModel, table=True):
     ends_at: datetime = _when(index=True)
     created_by: str = _user()
     created_at: datetime = _when()
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    DROPPED = "dropped"
+    """Not run: the ticket was acknowledged or resolved first."""
+
+
+class EscalationStep(SQLModel, table=True):
+    """One step of a ticket's escalation policy, due at `due_at` (see `escalation/timers.py`).
+
+    The policy is frozen into the rows when the escalation starts: each row carries the steps
+    still to come (`rest`), so a change to the on-call file never rewrites a running escalation.
+    Running a step inserts the next one; `(ticket_id, position)` is unique, so two workers can
+    never schedule, and so never send, the same step twice.
+    """
+
+    __tablename__ = "escalation_step"
+    __table_args__ = (
+        sa.UniqueConstraint("ticket_id", "position"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    position: int
+    name: str = Field(sa_type=sa.String(32))
+    notify: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    wait_minutes: int = Field(default=0)
+    rest: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    team: str = Field(sa_type=sa.String(64))
+    status: StepStatus = Field(default=StepStatus.PENDING, sa_type=TextEnum(StepStatus), index=True)
+    due_at: datetime = _when(index=True)
+    users: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    """Who this step pages: expected when scheduled, who really was once done."""
+    created_at: datetime = _when()
+    done_at: datetime | None = _when(nullable=True)

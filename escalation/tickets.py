@@ -108,6 +108,50 @@ def resolve(session: Session, ticket_id: int, actor: str, resolution: str, clock
     return ticket
 
 
+def reassign(session: Session, ticket_id: int, actor: str, to: str, clock: Clock) -> Ticket:
+    """Hand an unresolved ticket to another engineer. The status stays: the new owner still
+    acknowledges it (or already did, if it was acknowledged). Reassigning to the current owner
+    is refused, so a double submit records one event."""
+    ticket = get_ticket(session, ticket_id)
+    if ticket.status is TicketStatus.RESOLVED:
+        raise TicketStateError(_resolved_already(ticket, "reassigned"))
+    if to == ticket.reporter:
+        raise TicketPermissionError(
+            f"<@{to}> reported ticket #{ticket.id}, so it cannot be assigned to them."
+        )
+    before = assignee(session, ticket)
+    if to == before:
+        raise TicketStateError(f"Ticket #{ticket.id} is already assigned to <@{to}>.")
+    now = _not_before(clock.now(), ticket.updated_at)
+    try:
+        _transition(
+            session,
+            ticket,
+            allowed_from={ticket.status},
+            status=ticket.status,
+            updated_at=now,
+        )
+    except TicketStateError:
+        raise TicketStateError(_resolved_already(ticket, "reassigned")) from None
+    _record(session, ticket, TicketEventKind.REASSIGNED, actor, now, {"from": before, "to": to})
+    return ticket
+
+
+def assignee(session: Session, ticket: Ticket) -> str | None:
+    """Who owns the ticket: the last person it was reassigned to, else whoever acknowledged it."""
+    query = (
+        select(TicketEvent)
+        .where(
+            col(TicketEvent.ticket_id) == ticket.id,
+            col(TicketEvent.kind) == TicketEventKind.REASSIGNED,
+        )
+        .order_by(col(TicketEvent.at).desc(), col(TicketEvent.id).desc())
+        .limit(1)
+    )
+    last = session.exec(query).first()
+    return str(last.detail["to"]) if last is not None else ticket.acknowledged_by
+
+
 def get_ticket(session: Session, ticket_id: int) -> Ticket:
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
@@ -164,13 +208,17 @@ def _transition(
 def _refusal(ticket: Ticket, wanted: TicketStatus) -> str:
     verb = {TicketStatus.ACKNOWLEDGED: "acknowledge", TicketStatus.RESOLVED: "resolve"}[wanted]
     if ticket.status is TicketStatus.RESOLVED:
-        return (
-            f"Ticket #{ticket.id} was already resolved by {ticket.resolved_by} "
-            f"at {_shown(ticket.resolved_at)}, so it cannot be {verb}d."
-        )
+        return _resolved_already(ticket, f"{verb}d")
     return (
         f"Ticket #{ticket.id} was already acknowledged by {ticket.acknowledged_by} "
         f"at {_shown(ticket.acknowledged_at)}."
+    )
+
+
+def _resolved_already(ticket: Ticket, done: str) -> str:
+    return (
+        f"Ticket #{ticket.id} was already resolved by {ticket.resolved_by} "
+        f"at {_shown(ticket.resolved_at)}, so it cannot be {done}."
     )
 
 

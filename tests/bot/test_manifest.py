@@ -25,6 +25,8 @@ PACKAGES = [Path(__file__).parents[2] / name for name in ("bot", "escalation", "
 CALLED_BY_BOLT = {"auth.test"}
 """Bolt checks the bot token with auth.test when the app is built."""
 COMMANDS_SCOPE = "commands"
+CONVERSATION_TYPES_USED = {"conversations.members": frozenset({"channels:read", "groups:read"})}
+"""The engineers' channel is a public or private channel, never a DM: no im:read, mpim:read."""
 # Scopes the 2020 events spec leaves out: app_mention now needs one; app_home_opened none.
 NEWER_EVENT_SCOPES: dict[str, list[str]] = {
     "app_mention": ["app_mentions:read"],
@@ -82,14 +84,24 @@ def event_scopes(event: str) -> set[str]:
 def test_the_code_calls_the_methods_this_test_knows() -> None:
     assert web_api_methods_called() == {
         "auth.test",
+        "chat.postEphemeral",
         "chat.postMessage",
         "chat.update",
+        "conversations.members",
+        "views.open",
         "views.publish",
     }, "a new Web API method may need a new scope in manifest.yml"
 
 
+def scopes_used(method: str) -> frozenset[str]:
+    """The spec lists every conversation type's scope; Jethro reads only channels' members."""
+    if method in CONVERSATION_TYPES_USED:
+        return web_api_scopes(method) & CONVERSATION_TYPES_USED[method]
+    return web_api_scopes(method)
+
+
 def test_the_bot_asks_for_exactly_the_scopes_it_uses() -> None:
-    needed = {scope for method in web_api_methods_called() for scope in web_api_scopes(method)}
+    needed = {scope for method in web_api_methods_called() for scope in scopes_used(method)}
     events = manifest()["settings"]["event_subscriptions"]["bot_events"]
     needed |= {scope for event in events for scope in event_scopes(event)}
     needed.add(COMMANDS_SCOPE)  # the slash command and the shortcut
@@ -124,8 +136,10 @@ def test_employees_can_dm_the_bot_and_admins_get_a_home_tab() -> None:
 def test_the_commands_and_the_shortcut_are_the_ones_the_app_handles() -> None:
     features = manifest()["features"]
 
-    [command] = features["slash_commands"]
-    assert command["command"] == "/triage" and command["usage_hint"]
+    commands = {c["command"]: c for c in features["slash_commands"]}
+    assert set(commands) == {"/triage", "/oncall"}
+    assert all(c["usage_hint"] for c in commands.values())
+    assert commands["/oncall"]["should_escape"] is True  # mentions arrive as user ids
     [shortcut] = features["shortcuts"]
     assert (shortcut["type"], shortcut["name"], shortcut["callback_id"]) == (
         "message",
@@ -140,6 +154,7 @@ def test_the_commands_and_the_shortcut_are_the_ones_the_app_handles() -> None:
         ("settings", "event_subscriptions", "request_url"),
         ("settings", "interactivity", "request_url"),
         ("features", "slash_commands", 0, "url"),
+        ("features", "slash_commands", 1, "url"),
     ],
 )
 def test_every_request_goes_to_the_one_bolt_endpoint(where: tuple[str | int, ...]) -> None:

@@ -53,6 +53,20 @@ def every_context(article: Article) -> dict[str, dict[str, Any]]:
         "on_it": {"report": HOSTILE},
         "closed": {"verdict": "solved", "reporter": HOSTILE, "ticket_number": None},
         "refusal": {"why": "not_reporter", "reporter": HOSTILE, "ticket_number": None},
+        "ticket_news": {"event": "reply", "ticket_number": 7, "engineer": HOSTILE, "text": HOSTILE},
+        "ticket_note": {
+            "event": "drafted",
+            "ticket_number": 7,
+            "engineer": HOSTILE,
+            "to": HOSTILE,
+            "path": HOSTILE,
+        },
+        "engineer_refusal": {
+            "why": "not_member",
+            "members": [HOSTILE, "U0ABC123"],
+            "ticket_number": 7,
+            "who": HOSTILE,
+        },
         "home": {
             "user": "U0ABC123",
             "tickets": [{"number": 7, "status": "open", "summary": HOSTILE, "opened": HOSTILE}],
@@ -83,7 +97,19 @@ def mrkdwn_texts(message: Message) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "name", ["answer", "suggest", "escalated", "ticket", "detail", "on_it", "closed", "refusal"]
+    "name",
+    [
+        "answer",
+        "suggest",
+        "escalated",
+        "ticket",
+        "detail",
+        "on_it",
+        "closed",
+        "refusal",
+        "ticket_news",
+        "ticket_note",
+    ],
 )
 def test_hostile_text_renders_inert_and_within_limits(name: str) -> None:
     message = render_message(name, **every_context(HOSTILE_ARTICLE)[name])

@@ -32,6 +32,7 @@ TABLES = {
     "slack_conversation",
     "slack_event",
     "oncall_override",
+    "escalation_step",
 }
 
 

@@ -208,6 +208,21 @@ def block_action(
     return _form_payload(data)
 
 
+def user_selected(
+    action_id: str,
+    selected_user: str,
+    **click: Any,
+) -> Payload:
+    """A user chosen in a `users_select` on a message: `block_action`'s click, another element."""
+    payload = block_action(action_id, "", **click)
+    data = payload.data
+    element = data["actions"][0]
+    element.pop("value")
+    element.pop("text")
+    element.update(type="users_select", selected_user=selected_user)
+    return _form_payload(data)
+
+
 def view_submission(
     callback_id: str,
     values: dict[str, dict[str, str]],
@@ -215,22 +230,30 @@ def view_submission(
     user: str = USER,
     private_metadata: str = "",
     team: str = TEAM,
+    checked: dict[str, dict[str, list[str]]] | None = None,
 ) -> Payload:
-    """A modal's Submit; `values` maps block_id -> action_id -> the typed text."""
+    """A modal's Submit; `values` maps block_id -> action_id -> the typed text, and `checked`
+    block_id -> action_id -> the values of the ticked checkboxes."""
     data = _template("view_submission.json")
     data["user"].update(id=user, team_id=team)
     data["team"] = {"id": team, "domain": "subarachnoid"}
     view = data["view"]
     view.update(callback_id=callback_id, private_metadata=private_metadata, team_id=team)
-    view["state"] = {
-        "values": {
-            block_id: {
-                action_id: {"type": "plain_text_input", "value": text}
-                for action_id, text in actions.items()
-            }
-            for block_id, actions in values.items()
+    state: dict[str, dict[str, Any]] = {
+        block_id: {
+            action_id: {"type": "plain_text_input", "value": text}
+            for action_id, text in actions.items()
         }
+        for block_id, actions in values.items()
     }
+    for block_id, boxes in (checked or {}).items():
+        for action_id, ticked in boxes.items():
+            options = [{"text": {"type": "plain_text", "text": v}, "value": v} for v in ticked]
+            state.setdefault(block_id, {})[action_id] = {
+                "type": "checkboxes",
+                "selected_options": options,
+            }
+    view["state"] = {"values": state}
     data.update(api_app_id=APP_ID, trigger_id=f"{next(_counter)}.{int(time.time())}.fake")
     return _form_payload(data)
 

@@ -26,6 +26,7 @@ from sqlmodel import col, select
 
 from bot.app import Services, create_app
 from bot.config import Settings, load_settings
+from bot.paging import page_messages
 from bot.render import Renderer
 from bot.runtime import matcher_builder
 from bot.server import EVENTS_PATH, HttpServer, Routes, health_check
@@ -33,6 +34,8 @@ from escalation.clock import FixedClock
 from escalation.db import make_engine, session, upgrade
 from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket
 from escalation.outbox import OutboxSender, OutboxWorker
+from escalation.schedule import OncallSchedule
+from escalation.timers import EscalationWorker, pending_steps
 from knowledge.live import KnowledgeWatcher, LiveKnowledge
 from knowledge.loader import sample_kb_path
 from tests.fakes import slack_events as slack
@@ -82,9 +85,13 @@ class _Running:
 class Jethro:
     """One deployment: stop it and start it again (`restart`) and it keeps its database."""
 
-    def __init__(self, fake: FakeSlack, database_url: str, kb: Path) -> None:
+    def __init__(
+        self, fake: FakeSlack, database_url: str, kb: Path, oncall: OncallSchedule | None = None
+    ) -> None:
+        """With `oncall`, tickets page its engineers (an escalation worker runs); else nobody."""
         self.slack = fake
         self.kb = kb
+        self.oncall = oncall
         self.clock = FixedClock()
         self.engine: Engine = make_engine(database_url)
         upgrade(self.engine)
@@ -106,6 +113,20 @@ class Jethro:
         sender = OutboxSender(self.engine, client, self.clock, channel_interval=0, lease_seconds=30)
         knowledge = LiveKnowledge(self.kb, matcher_builder(self.settings))
         listeners = CountingExecutor()
+        outbox = OutboxWorker(sender, poll_seconds=0.05)
+        escalation = (
+            EscalationWorker(
+                self.engine,
+                self.clock,
+                schedule=self.oncall,
+                compose=page_messages,
+                channel=ENGINEERS,
+                after=outbox.wake,
+                poll_seconds=0.05,
+            )
+            if self.oncall is not None
+            else None
+        )
         services = Services(
             settings=self.settings,
             client=client,
@@ -113,14 +134,16 @@ class Jethro:
             knowledge=knowledge,
             renderer=Renderer(),
             clock=self.clock,
-            outbox=OutboxWorker(sender, poll_seconds=0.05),
+            outbox=outbox,
             listener_threads=listeners,
+            schedule=self.oncall,
+            escalation=escalation,
         )
         app = create_app(services)
         routes = Routes(app, health_check(self.engine, knowledge))
         server = HttpServer(routes, host="127.0.0.1", port=0).start()
         watcher = KnowledgeWatcher(knowledge, poll_seconds=0.05)
-        services.outbox.start()
+        services.start_workers()
         watcher.start()
         return _Running(services, listeners, server, watcher)
 
@@ -167,12 +190,17 @@ class Jethro:
 
     def time_passes(self, **units: float) -> None:
         self.clock.advance(**units)
-        self._running.services.outbox.wake()
+        self._running.services.wake()
 
     def settle(self) -> None:
         """Wait until every request's after-ack work is done and every due message went out."""
         self._running.listeners.wait_idle()
+        wait_until(lambda: not self._due_steps(), "escalation steps still due")
         wait_until(lambda: not self._due_messages(), "outbox messages still due")
+
+    def _due_steps(self) -> list[object]:
+        with session(self.engine) as db:
+            return [s for s in pending_steps(db) if s.due_at <= self.clock.now()]
 
     def _due_messages(self) -> list[OutboxMessage]:
         with session(self.engine) as db:
@@ -330,6 +358,93 @@ class Engineers:
             where=lambda c: c.ok and c.args.get("thread_ts") == ticket_message["ts"],
         )
         return [self.jethro.slack.message(ENGINEERS, c.response["ts"]) for c in calls]
+
+    def on_duty(self, *user_ids: str) -> list[Engineer]:
+        """These people are the members of the engineers' channel."""
+        self.jethro.slack.set_members(ENGINEERS, list(user_ids))
+        return [Engineer(self.jethro, user_id) for user_id in user_ids]
+
+
+class Engineer:
+    """Someone in (or, unless `Engineers.on_duty` named them, outside) the engineers' channel,
+    acting on a ticket message they see there."""
+
+    def __init__(self, jethro: Jethro, user_id: str) -> None:
+        self.jethro = jethro
+        self.id = user_id
+
+    def click(self, action_id: str, ticket: dict[str, Any]) -> None:
+        """Press a button on the ticket message as given (after the bot finished posting it)."""
+        self.jethro.settle()
+        self.jethro.send(self._click(action_id, ticket))
+
+    def reassign(self, ticket: dict[str, Any], to: str) -> None:
+        """Choose someone in the ticket message's *Reassign to…* select."""
+        self.jethro.settle()
+        message = self.jethro.slack.message(ENGINEERS, ticket["ts"])
+        assert any(e["action_id"] == "ticket_reassign" for e in elements(message)), message
+        payload = slack.user_selected(
+            "ticket_reassign",
+            to,
+            user=self.id,
+            channel=ENGINEERS,
+            message={k: v for k, v in message.items() if k != "channel"},
+            response_url=self.jethro.slack.response_url(),
+        )
+        self.jethro.send(payload)
+
+    def resolve(self, ticket: dict[str, Any], resolution: str, *, add_to_kb: bool = False) -> None:
+        """Press Resolve, type the resolution in the modal, maybe tick the box, and submit."""
+        opened = len(self.jethro.slack.calls("views.open"))
+        self.click("ticket_resolve", ticket)
+        view = self.jethro.slack.wait_for("views.open", opened + 1, WAIT)[-1].response["view"]
+        self.submit(view, resolution, add_to_kb=add_to_kb)
+
+    def submit(self, view: dict[str, Any], resolution: str, *, add_to_kb: bool = False) -> None:
+        payload = slack.view_submission(
+            view["callback_id"],
+            {"resolution": {"text": resolution}},
+            user=self.id,
+            private_metadata=view["private_metadata"],
+            checked={"teach": {"add_to_kb": ["draft"] if add_to_kb else []}},
+        )
+        reply = self.jethro.send(payload)
+        assert reply.status == 200, reply
+
+    def reply_in_thread(self, ticket: dict[str, Any], text: str) -> None:
+        self.jethro.settle()
+        payload = slack.thread_reply(text, ticket["ts"], user=self.id, channel=ENGINEERS)
+        reply = self.jethro.send(with_event(payload, channel_type="channel"))
+        assert reply.status == 200, reply
+
+    def only_i_see(self, count: int = 1) -> dict[str, Any]:
+        """The latest ephemeral message shown to this engineer."""
+        calls = self.jethro.slack.wait_for(
+            "chat.postEphemeral", count, WAIT, where=lambda c: c.args.get("user") == self.id
+        )
+        return calls[-1].args
+
+    def _click(self, action_id: str, message: dict[str, Any]) -> slack.Payload:
+        """The message as this engineer's client shows it: maybe not updated yet."""
+        button = find_button(message, action_id)
+        return slack.block_action(
+            action_id,
+            button["value"],
+            user=self.id,
+            channel=ENGINEERS,
+            message={k: v for k, v in message.items() if k != "channel"},
+            response_url=self.jethro.slack.response_url(),
+        )
+
+
+def elements(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every interactive element in a message's actions blocks."""
+    return [
+        e
+        for block in message.get("blocks", [])
+        if block["type"] == "actions"
+        for e in block["elements"]
+    ]
 
 
 def with_event(payload: slack.Payload, **fields: str) -> slack.Payload:

@@ -1,0 +1,354 @@
+"""The engineers' channel: what Acknowledge, Resolve and Reassign do, and the two-way thread.
+
+Like `bot.desk`, each method does its database work and enqueues every message it causes (the
+ticket message updated in place, news for the reporter, a note in the ticket's thread) in ONE
+transaction, then wakes the outbox. Who may act (channel membership) is checked by the listener
+before it calls here; the ticket's own rules (who acknowledged first) are checked here, in the
+database, so a double click by two engineers changes the ticket once. No Bolt, no direct Web API
+calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from bot.blocks import Message, api_args
+from bot.config import Settings
+from bot.figures import duration_text
+from bot.render import Renderer
+from escalation import outbox
+from escalation.clock import Clock
+from escalation.db import session
+from escalation.errors import TicketError, TicketNotFoundError
+from escalation.inbox import claim_event
+from escalation.models import SlackConversation, Ticket, TicketStatus
+from escalation.sla import SlaState, sla_reading
+from escalation.tickets import acknowledge, assignee, get_ticket, reassign, resolve
+from knowledge.article import Article
+from knowledge.decision import Candidate
+from knowledge.drafts import DraftSource, drafts_folder, write_draft
+
+log = logging.getLogger(__name__)
+
+QUIET = {"unfurl_links": False, "unfurl_media": False}
+RESOLVE_MODAL = "ticket_resolve_modal"
+RESOLUTION_BLOCK = "resolution"
+RESOLUTION_INPUT = "text"
+TEACH_BLOCK = "teach"
+TEACH_INPUT = "add_to_kb"
+TEACH_VALUE = "draft"
+RESOLUTION_MAX = 3000
+
+
+@dataclass(frozen=True)
+class EngineerReply:
+    """Words an engineer wrote in a ticket's thread, found by where they were written."""
+
+    user: str
+    text: str
+    channel: str
+    thread_ts: str
+    event_key: str | None = None
+
+
+class EngineersChannel:
+    """Stateless between calls; `kb_root` is where drafts go unless `JETHRO_DRAFTS_DIR` says."""
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        renderer: Renderer,
+        settings: Settings,
+        clock: Clock,
+        kb_root: Path,
+        wake: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.engine = engine
+        self.renderer = renderer
+        self.settings = settings
+        self.clock = clock
+        self.kb_root = kb_root
+        self.wake = wake
+
+    # The buttons.
+
+    def acknowledge(self, ticket_id: int, user: str) -> Message | None:
+        """`user` takes the ticket; a refusal (for them only) if someone was quicker."""
+        with session(self.engine) as db:
+            try:
+                ticket = acknowledge(db, ticket_id, user, self.clock)
+            except TicketError:
+                db.rollback()
+                return self._refusal(db, ticket_id, user)
+            self._update_ticket(db, ticket)
+            self._tell_reporter(db, ticket, "acknowledged", user)
+        self.wake()
+        return None
+
+    def resolve(self, ticket_id: int, user: str, resolution: str, *, teach: bool) -> Message | None:
+        """Close the ticket with `resolution`; `teach` also drafts a KB article from it."""
+        with session(self.engine) as db:
+            try:
+                ticket = resolve(db, ticket_id, user, resolution.strip(), self.clock)
+            except TicketError:
+                db.rollback()
+                return self._refusal(db, ticket_id, user)
+            self._update_ticket(db, ticket)
+            self._tell_reporter(db, ticket, "resolved", user, ticket.resolution or "")
+            if teach:
+                path = self._draft(ticket, user)
+                self._note(db, ticket, "drafted", user, path=path)
+        self.wake()
+        return None
+
+    def reassign(self, ticket_id: int, user: str, to: str) -> Message | None:
+        with session(self.engine) as db:
+            try:
+                ticket = reassign(db, ticket_id, user, to, self.clock)
+            except TicketError:
+                db.rollback()
+                return self._refusal(db, ticket_id, user, to=to)
+            self._update_ticket(db, ticket)
+            self._note(db, ticket, "reassigned", user, to=to)
+        self.wake()
+        return None
+
+    def refresh(self, ticket_id: int) -> None:
+        """Re-render the ticket message as it is now (e.g. its SLA flag, from a timer)."""
+        with session(self.engine) as db:
+            self._update_ticket(db, get_ticket(db, ticket_id))
+        self.wake()
+
+    # The thread.
+
+    def ticket_at(self, channel: str, ts: str) -> int | None:
+        """The ticket whose channel message is at `ts`, if any."""
+        with session(self.engine) as db:
+            return _ticket_id_at(db, channel, ts)
+
+    def engineer_reply(self, reply: EngineerReply) -> bool:
+        """Pass words from a ticket's thread to the reporter; False if it is no ticket's thread."""
+        with session(self.engine) as db:
+            ticket_id = _ticket_id_at(db, reply.channel, reply.thread_ts)
+            if ticket_id is None:
+                return False
+            if reply.event_key and not claim_event(db, reply.event_key, self.clock):
+                log.info("event %s was handled before: Slack retried it", reply.event_key)
+                return True
+            ticket = get_ticket(db, ticket_id)
+            if reply.user != ticket.reporter:
+                self._tell_reporter(db, ticket, "reply", reply.user, reply.text)
+        self.wake()
+        return True
+
+    # The messages.
+
+    def ticket_message(self, db: Session, ticket: Ticket) -> Message:
+        """The engineers' channel message for `ticket` as it stands now."""
+        assert ticket.id is not None
+        reading = sla_reading(ticket, self.clock.now(), self.settings)
+        sla = None
+        if reading.state is not SlaState.OK:
+            sla = {
+                "state": reading.state.value,
+                "what": reading.what,
+                "elapsed": duration_text(reading.elapsed),
+                "target": duration_text(reading.target),
+            }
+        candidates = [
+            Candidate(
+                Article(id=str(c["id"]), title=str(c.get("title", c["id"])), body=""),
+                float(c["score"]),
+            )
+            for c in ticket.candidates
+        ]
+        return self.renderer.message(
+            "ticket",
+            ticket_number=ticket.id,
+            reporter=ticket.reporter,
+            report=ticket.text,
+            severity=ticket.severity,
+            team=ticket.team or self.settings.default_team,
+            candidates=candidates,
+            reason=ticket.reason,
+            status=ticket.status.value,
+            owner=assignee(db, ticket),
+            acknowledged_by=ticket.acknowledged_by,
+            acknowledged_at=time_text(ticket.acknowledged_at),
+            resolved_by=ticket.resolved_by or "",
+            resolved_at=time_text(ticket.resolved_at),
+            resolution=ticket.resolution or "",
+            sla=sla,
+        )
+
+    def _update_ticket(self, db: Session, ticket: Ticket) -> None:
+        if not (ticket.slack_channel and ticket.slack_ts):
+            log.warning("ticket #%s changed before its channel message was posted", ticket.id)
+            return
+        message = self.ticket_message(db, ticket)
+        args = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, **api_args(message)}
+        outbox.enqueue(db, method="chat.update", args=args, clock=self.clock)
+
+    def _tell_reporter(
+        self, db: Session, ticket: Ticket, event: str, engineer: str, text: str = ""
+    ) -> None:
+        """In the reporter's conversation thread, where they asked."""
+        query = select(SlackConversation).where(col(SlackConversation.ticket_id) == ticket.id)
+        conversation = db.exec(query).first()
+        news = self.renderer.message(
+            "ticket_news", event=event, ticket_number=ticket.id, engineer=engineer, text=text
+        )
+        args: dict[str, Any] = {**api_args(news), **QUIET}
+        if conversation is not None:
+            args["channel"] = conversation.channel
+            if conversation.thread_ts:
+                args["thread_ts"] = conversation.thread_ts
+        else:
+            args["channel"] = ticket.reporter  # a ticket from the CLI shell: their DM
+        outbox.enqueue(db, method="chat.postMessage", args=args, clock=self.clock)
+
+    def _note(
+        self,
+        db: Session,
+        ticket: Ticket,
+        event: str,
+        engineer: str,
+        *,
+        to: str = "",
+        path: str = "",
+    ) -> None:
+        note = self.renderer.message(
+            "ticket_note", event=event, ticket_number=ticket.id, engineer=engineer, to=to, path=path
+        )
+        args: dict[str, Any] = {
+            "channel": ticket.slack_channel or self.settings.escalation_channel,
+            **api_args(note),
+            **QUIET,
+        }
+        if ticket.slack_ts:
+            args["thread_ts"] = ticket.slack_ts
+        outbox.enqueue(db, method="chat.postMessage", args=args, clock=self.clock)
+
+    def _draft(self, ticket: Ticket, user: str) -> str:
+        assert ticket.id is not None
+        folder = drafts_folder(self.kb_root, self.settings.drafts_dir)
+        source = DraftSource(
+            ticket_number=ticket.id,
+            report=ticket.text,
+            resolution=ticket.resolution or "",
+            team=ticket.team or self.settings.default_team,
+            severity=ticket.severity,
+            resolved_by=user,
+        )
+        path = write_draft(folder, source)
+        try:
+            return path.relative_to(self.kb_root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _refusal(self, db: Session, ticket_id: int, user: str, *, to: str = "") -> Message:
+        """Why the click changed nothing, worded for the engineer who clicked."""
+        try:
+            ticket = get_ticket(db, ticket_id)
+        except TicketNotFoundError:
+            return self.refusal("gone")
+        if ticket.status is TicketStatus.RESOLVED:
+            return self.refusal("resolved", ticket_id, ticket.resolved_by or "")
+        if to and to == ticket.reporter:
+            return self.refusal("reporter", ticket_id, to)
+        if to:
+            return self.refusal("same_owner", ticket_id, to)
+        if user == ticket.reporter:
+            return self.refusal("reporter", ticket_id, user)
+        return self.refusal("acknowledged", ticket_id, ticket.acknowledged_by or "")
+
+    def refusal(
+        self,
+        why: str,
+        ticket_id: int | None = None,
+        who: str = "",
+        members: tuple[str, ...] = (),
+    ) -> Message:
+        return self.renderer.message(
+            "engineer_refusal", why=why, ticket_number=ticket_id, who=who, members=list(members)
+        )
+
+
+def resolve_view(ticket_id: int) -> dict[str, Any]:
+    """The Resolve modal: the resolution, and whether to draft an article from it."""
+    return {
+        "type": "modal",
+        "callback_id": RESOLVE_MODAL,
+        "private_metadata": str(ticket_id),
+        "title": {"type": "plain_text", "text": f"Resolve ticket #{ticket_id}"[:24]},
+        "submit": {"type": "plain_text", "text": "Resolve"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": RESOLUTION_BLOCK,
+                "label": {"type": "plain_text", "text": "What fixed it?"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "The reporter sees this. Write it as steps someone could follow.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": RESOLUTION_INPUT,
+                    "multiline": True,
+                    "max_length": RESOLUTION_MAX,
+                },
+            },
+            {
+                "type": "input",
+                "block_id": TEACH_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Teach the bot"},
+                "element": {
+                    "type": "checkboxes",
+                    "action_id": TEACH_INPUT,
+                    "options": [
+                        {
+                            "text": {"type": "plain_text", "text": "Add to knowledge base"},
+                            "description": {
+                                "type": "plain_text",
+                                "text": "Drafts an article for an admin to review; "
+                                "nothing is published without them.",
+                            },
+                            "value": TEACH_VALUE,
+                        }
+                    ],
+                },
+            },
+        ],
+    }
+
+
+def read_resolve_view(view: dict[str, Any]) -> tuple[int, str, bool]:
+    """The ticket number, the resolution and the checkbox from a submitted Resolve modal."""
+    values = view.get("state", {}).get("values", {})
+    text = values.get(RESOLUTION_BLOCK, {}).get(RESOLUTION_INPUT, {}).get("value") or ""
+    chosen = values.get(TEACH_BLOCK, {}).get(TEACH_INPUT, {}).get("selected_options") or []
+    teach = any(option.get("value") == TEACH_VALUE for option in chosen)
+    return int(view.get("private_metadata") or 0), str(text), teach
+
+
+def time_text(at: datetime | None) -> str:
+    return at.strftime("%d %b %H:%M UTC") if at else ""
+
+
+def _ticket_id_at(db: Session, channel: str, ts: str) -> int | None:
+    query = select(Ticket.id).where(
+        col(Ticket.slack_channel) == channel, col(Ticket.slack_ts) == ts
+    )
+    found = db.exec(query).first()
+    return int(found) if found is not None else None

@@ -1,0 +1,165 @@
+"""The figures admins watch: how many reports the bot answered, how many it deflected, how many
+went to engineers, and how fast those were acknowledged and resolved, per team.
+
+Read-only queries; `jethro stats` and the admins' App Home show the same `Stats`. The report
+funnel (reports, answered, suggested, deflected) counts every report; escalations and their times
+are counted per team, from the tickets opened in the window.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from escalation.models import ConversationTurn, Feedback, Role, Ticket
+from escalation.sla import time_to_acknowledge, time_to_resolve
+from knowledge.decision import Outcome
+
+
+@dataclass(frozen=True)
+class Times:
+    """Median and 90th percentile of a duration over `count` tickets; None without tickets."""
+
+    count: int
+    median: timedelta | None
+    p90: timedelta | None
+
+    @classmethod
+    def of(cls, durations: Sequence[timedelta]) -> Times:
+        if not durations:
+            return cls(0, None, None)
+        ordered = sorted(durations)
+        median = timedelta(seconds=statistics.median(d.total_seconds() for d in ordered))
+        return cls(len(ordered), median, ordered[math.ceil(0.9 * len(ordered)) - 1])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "count": self.count,
+            "median_seconds": _seconds(self.median),
+            "p90_seconds": _seconds(self.p90),
+        }
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    team: str
+    escalated: int
+    unresolved: int
+    acknowledge: Times
+    resolve: Times
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "team": self.team,
+            "escalated": self.escalated,
+            "unresolved": self.unresolved,
+            "time_to_acknowledge": self.acknowledge.to_json(),
+            "time_to_resolve": self.resolve.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Stats:
+    since: datetime
+    until: datetime
+    reports: int
+    answered: int
+    suggested: int
+    deflected: int
+    """Answers the employee confirmed solved their problem."""
+    escalated: int
+    acknowledge: Times
+    resolve: Times
+    teams: tuple[TeamStats, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "since": self.since.isoformat(),
+            "until": self.until.isoformat(),
+            "reports": self.reports,
+            "answered": self.answered,
+            "suggested": self.suggested,
+            "deflected": self.deflected,
+            "escalated": self.escalated,
+            "time_to_acknowledge": self.acknowledge.to_json(),
+            "time_to_resolve": self.resolve.to_json(),
+            "teams": [team.to_json() for team in self.teams],
+        }
+
+
+def collect_stats(
+    session: Session, *, since: datetime, until: datetime, default_team: str
+) -> Stats:
+    """Everything that happened from `since` up to `until`; teams by most escalations."""
+    outcomes = _outcome_counts(session, since, until)
+    deflected = session.exec(
+        select(sa.func.count())
+        .select_from(Feedback)
+        .where(col(Feedback.solved).is_(True), _between(Feedback.at, since, until))
+    ).one()
+    tickets = list(session.exec(select(Ticket).where(_between(Ticket.created_at, since, until))))
+    by_team: dict[str, list[Ticket]] = {}
+    for ticket in tickets:
+        by_team.setdefault(ticket.team or default_team, []).append(ticket)
+    teams = sorted((_team(name, rows) for name, rows in by_team.items()), key=_busiest)
+    return Stats(
+        since=since,
+        until=until,
+        reports=sum(outcomes.values()),
+        answered=outcomes.get(Outcome.ANSWER, 0),
+        suggested=outcomes.get(Outcome.SUGGEST, 0),
+        deflected=int(deflected),
+        escalated=len(tickets),
+        acknowledge=Times.of(_durations(tickets, time_to_acknowledge)),
+        resolve=Times.of(_durations(tickets, time_to_resolve)),
+        teams=tuple(teams),
+    )
+
+
+def _outcome_counts(session: Session, since: datetime, until: datetime) -> dict[Outcome, int]:
+    """One bot turn with a decision is written per report (`bot.flow.TriageFlow.report`)."""
+    query = (
+        select(ConversationTurn.outcome, sa.func.count())
+        .where(
+            col(ConversationTurn.role) == Role.BOT,
+            col(ConversationTurn.outcome).is_not(None),
+            _between(ConversationTurn.at, since, until),
+        )
+        .group_by(col(ConversationTurn.outcome))
+    )
+    return {Outcome(outcome): int(count) for outcome, count in session.exec(query) if outcome}
+
+
+def _team(name: str, tickets: list[Ticket]) -> TeamStats:
+    return TeamStats(
+        team=name,
+        escalated=len(tickets),
+        unresolved=sum(1 for t in tickets if t.resolved_at is None),
+        acknowledge=Times.of(_durations(tickets, time_to_acknowledge)),
+        resolve=Times.of(_durations(tickets, time_to_resolve)),
+    )
+
+
+def _busiest(team: TeamStats) -> tuple[int, str]:
+    return (-team.escalated, team.team)
+
+
+def _durations(
+    tickets: list[Ticket], measure: Callable[[Ticket], timedelta | None]
+) -> list[timedelta]:
+    return [d for d in (measure(t) for t in tickets) if d is not None]
+
+
+def _between(column: Any, since: datetime, until: datetime) -> Any:
+    return sa.and_(col(column) >= since, col(column) < until)
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else round(value.total_seconds(), 1)
