@@ -136,3 +136,39 @@ def test_the_bundled_sample_covers_everyday_problems_and_escalates_the_dangerous
     assert all(4 <= len(a.examples) <= 8 and a.keywords and a.tags for a in kb.articles)
     assert {a.team for a in kb.articles} <= TEAMS
     assert len({a.path.split("/")[0] for a in kb.articles}) >= 5
+
+
+BADGE = """---
+title: Badge not working
+examples:
+  - my badge doesnt open the door
+  - {example}
+  - badge stopped working at the entrance
+---
+Reception gives you a day badge.
+"""
+
+NEIGHBOURS = {
+    "card.md": (
+        "---\ntitle: Corporate card lost or declined\nid: corporate-card\n"
+        "examples: [my card was declined, lost my corporate card]\nkeywords: [card]\n---\n"
+        "Call the bank.\n"
+    ),
+    "vpn.md": "---\ntitle: VPN keeps disconnecting\nexamples: [vpn drops]\n---\nRestart it.\n",
+    "printer.md": "---\ntitle: Printer is jammed\nexamples: [paper stuck]\n---\nOpen tray 2.\n",
+}
+
+
+def test_an_example_another_article_matches_better_warns_at_its_line(tmp_path: Path) -> None:
+    write(tmp_path, {"badge.md": BADGE.format(example="lost my access card"), **NEIGHBOURS})
+
+    assert lint(tmp_path) == [
+        'badge.md:5: warning: example "lost my access card" matches \'Corporate card lost or '
+        "declined' (corporate-card) better than this article",
+    ]
+
+
+def test_rewording_the_stolen_example_clears_the_warning(tmp_path: Path) -> None:
+    write(tmp_path, {"badge.md": BADGE.format(example="lost my badge"), **NEIGHBOURS})
+
+    assert lint(tmp_path) == []

