@@ -22,7 +22,7 @@ from dotenv import find_dotenv, load_dotenv
 from bot.config import SETTINGS, Settings, load_settings, settings_markdown
 from bot.flow import TriageFlow
 from bot.preview import format_decision
-from bot.runtime import load_knowledge, open_database
+from bot.runtime import KnowledgeRuntime, load_knowledge, open_database
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
 from knowledge.triage import decide
@@ -36,6 +36,14 @@ EXIT_USAGE = 2
 def _fail(message: str, code: int = 1) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(code)
+
+
+def _knowledge(settings: Settings, kb_dir: Path | None) -> KnowledgeRuntime:
+    """The knowledge base and matcher, or a clear error (e.g. a missing embedding model)."""
+    try:
+        return load_knowledge(settings, kb_dir)
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -70,7 +78,7 @@ _kb_option = click.option(
 def ask(text: str, kb_dir: Path | None, as_json: bool) -> None:
     """Show what Jethro would do with one report, without storing anything."""
     settings = _settings()
-    knowledge = load_knowledge(settings, kb_dir)
+    knowledge = _knowledge(settings, kb_dir)
     decision = decide(text, knowledge.matcher, settings.policy(knowledge.matcher))
     if as_json:
         click.echo(json.dumps(decision.to_json(), indent=2))
@@ -84,7 +92,7 @@ def ask(text: str, kb_dir: Path | None, as_json: bool) -> None:
 def shell(kb_dir: Path | None, user: str | None) -> None:
     """Talk to Jethro as an employee would in Slack; escalations become real tickets."""
     settings = _settings()
-    knowledge = load_knowledge(settings, kb_dir)
+    knowledge = _knowledge(settings, kb_dir)
     flow = TriageFlow(
         knowledge.matcher,
         open_database(settings),
@@ -201,7 +209,7 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
         labelled = read_queries(queries)
     except JethroError as exc:
         _fail(str(exc))
-    knowledge = load_knowledge(settings, kb_dir)
+    knowledge = _knowledge(settings, kb_dir)
     report = evaluate(
         knowledge.kb.articles, labelled, knowledge.matcher, settings.policy(knowledge.matcher)
     )

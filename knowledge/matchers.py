@@ -71,7 +71,8 @@ class MatcherFactory:
                 try:
                     self._encoder = load_encoder(self.model_path)
                 except EmbeddingModelError as exc:
-                    if self.choice is MatcherChoice.SEMANTIC:
+                    # A model named on purpose must load; only `auto` with no model falls back.
+                    if self.choice is MatcherChoice.SEMANTIC or self.model_path is not None:
                         raise
                     self._semantic_failed = str(exc)
                     log.info("semantic matcher unavailable, using the lexical one: %s", exc)

@@ -190,3 +190,12 @@ def test_readme_documents_every_setting() -> None:
 
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert settings_markdown() in readme, "run `jethro config --markdown` into README.md"
+
+
+def test_a_missing_embedding_model_is_a_clear_error(tmp_path: Path) -> None:
+    run = run_jethro(
+        "ask", "vpn", env={"JETHRO_MATCHER": "auto", "JETHRO_EMBEDDING_MODEL": str(tmp_path)}
+    )
+    assert run.code == 2
+    assert "JETHRO_EMBEDDING_MODEL" in run.err
+    assert "Traceback" not in run.err
