@@ -265,15 +265,31 @@ class LexicalMatcher:
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         if not self.articles or limit <= 0:
             return []
-        scores = self.scores(text)
-        top = np.argsort(-scores, kind="stable")[:limit]
-        return [Candidate(self.articles[i], float(scores[i])) for i in top if scores[i] > 0]
+        return top_candidates(self.articles, self.scores(text), limit)
 
     def confidence(self, ranked: Sequence[Candidate]) -> float:
         """Logistic in the top score and its gap to the next article; see `LexicalConfig`."""
-        if not ranked:
-            return 0.0
-        top = ranked[0].score
-        gap = top - (ranked[1].score if len(ranked) > 1 else 0.0)
-        bias, w_top, w_gap = self.config.calibration
-        return 1.0 / (1.0 + math.exp(-(bias + w_top * top + w_gap * gap)))
+        return gap_confidence(ranked, self.config.calibration)
+
+
+def top_candidates(articles: Sequence[Article], scores: FloatArray, limit: int) -> list[Candidate]:
+    """The `limit` best-scoring articles with a positive score, best first; ties in index order,
+    as a stable sort gives, without sorting 100,000 scores (12 ms) to keep ten."""
+    if limit < len(scores):
+        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        chosen = np.flatnonzero(scores >= kth)
+    else:
+        chosen = np.arange(len(scores))
+    order = chosen[np.lexsort((chosen, -scores[chosen]))][:limit]
+    return [Candidate(articles[i], float(scores[i])) for i in order if scores[i] > 0]
+
+
+def gap_confidence(ranked: Sequence[Candidate], calibration: tuple[float, float, float]) -> float:
+    """P(the best article is right): a logistic in the top score and its gap to the next one,
+    with (bias, top weight, gap weight) fitted per matcher on held-out data."""
+    if not ranked:
+        return 0.0
+    top = ranked[0].score
+    gap = top - (ranked[1].score if len(ranked) > 1 else 0.0)
+    bias, w_top, w_gap = calibration
+    return 1.0 / (1.0 + math.exp(-(bias + w_top * top + w_gap * gap)))

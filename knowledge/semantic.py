@@ -8,7 +8,6 @@ task; the comparison of every variant is `bench/semantic_study.py`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +19,7 @@ from knowledge.article import Article
 from knowledge.decision import Candidate
 from knowledge.embedding import Encoder, Vectors
 from knowledge.embedding_cache import EmbeddingCache
+from knowledge.index import gap_confidence, top_candidates
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -128,30 +128,10 @@ class SemanticMatcher:
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         if not self.articles or limit <= 0 or not text.strip():
             return []
-        scores = self.scores(text)
-        top = _best(scores, limit)
-        return [Candidate(self.articles[i], float(scores[i])) for i in top if scores[i] > 0]
+        return top_candidates(self.articles, self.scores(text), limit)
 
     def confidence(self, ranked: Sequence[Candidate]) -> float:
-        if not ranked:
-            return 0.0
-        top = ranked[0].score
-        gap = top - (ranked[1].score if len(ranked) > 1 else 0.0)
-        bias, w_top, w_gap = self.config.calibration
-        return 1.0 / (1.0 + math.exp(-(bias + w_top * top + w_gap * gap)))
-
-
-def _best(scores: FloatArray, limit: int) -> IntArray:
-    """The `limit` highest scores' indices, best first, ties in index order: what a stable sort
-    gives, without sorting 100,000 scores (12 ms) to keep ten."""
-    if limit < len(scores):
-        kth = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        candidates = np.flatnonzero(scores >= kth)
-    else:
-        candidates = np.arange(len(scores))
-    order = np.lexsort((candidates, -scores[candidates]))
-    best: IntArray = candidates[order][:limit]
-    return best
+        return gap_confidence(ranked, self.config.calibration)
 
 
 def _units(
