@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import logging
 import random
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from escalation.clock import Clock
 from escalation.db import session as unit_of_work
 from escalation.models import OutboxMessage, OutboxStatus, metadata
+from escalation.worker import PollingWorker
 
 log = logging.getLogger(__name__)
 
@@ -340,49 +340,21 @@ class OutboxSender:
             log.exception("outbox message %s: %s", message.id, message.last_error)
 
 
-class OutboxWorker:
+class OutboxWorker(PollingWorker):
     """Runs an `OutboxSender` on a daemon thread: polls every `poll_seconds`, or at once on
-    `wake()`. Errors (the database away, a bug) are logged and the loop goes on."""
+    `wake()`, and purges old sent messages once in a while."""
+
+    name = "jethro-outbox"
 
     def __init__(self, sender: OutboxSender, poll_seconds: float = 0.5) -> None:
+        super().__init__(poll_seconds)
         self.sender = sender
-        self.poll_seconds = poll_seconds
-        self._wakeup = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._purged_at: datetime | None = None
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jethro-outbox", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        """Finish the message in hand and stop; unsent messages stay in the database."""
-        self._stopping.set()
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("outbox worker did not stop within %ss", timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wakeup.set()
-
-    def _run(self) -> None:
-        purged_at: datetime | None = None
-        while not self._stopping.is_set():
-            self._wakeup.clear()
-            busy = False
-            try:
-                busy = self.sender.send_due(BATCH) == BATCH
-                purged_at = self._purge(purged_at)
-            except Exception:
-                log.exception("outbox worker: sending failed; retrying in %ss", self.poll_seconds)
-            if not busy:
-                self._wakeup.wait(self.poll_seconds)
+    def tick(self) -> bool:
+        busy = self.sender.send_due(BATCH) == BATCH
+        self._purged_at = self._purge(self._purged_at)
+        return busy
 
     def _purge(self, purged_at: datetime | None) -> datetime:
         now = self.sender.clock.now()

@@ -13,7 +13,6 @@ so an override made meanwhile counts. Nothing here words a page: the caller's `c
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +29,7 @@ from escalation.models import EscalationStep, StepStatus, Ticket, TicketStatus
 from escalation.oncall import active_overrides
 from escalation.policy import Step, Target, policy_for
 from escalation.schedule import OncallSchedule, Override, who_is_on_call
+from escalation.worker import PollingWorker
 from knowledge.article import Severity
 
 log = logging.getLogger(__name__)
@@ -273,10 +273,12 @@ def _step_row(
     )
 
 
-class EscalationWorker:
+class EscalationWorker(PollingWorker):
     """Runs `run_due` on a daemon thread every `poll_seconds`, or at once on `wake()`, and then
-    wakes the outbox (`after`) so pages go out without waiting for its poll. Errors (the database
-    away, a bug) are logged and the loop goes on."""
+    wakes the outbox (`after`) so pages go out without waiting for its poll. Errors are logged
+    and the loop goes on."""
+
+    name = "jethro-escalation"
 
     def __init__(
         self,
@@ -289,36 +291,13 @@ class EscalationWorker:
         after: Callable[[], None] = lambda: None,
         poll_seconds: float = 1.0,
     ) -> None:
+        super().__init__(poll_seconds)
         self.engine = engine
         self.clock = clock
         self.schedule = schedule
         self.compose = compose
         self.channel = channel
         self.after = after
-        self.poll_seconds = poll_seconds
-        self._wakeup = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jethro-escalation", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 5) -> None:
-        """Finish the step in hand and stop; due steps stay in the database for the next start."""
-        self._stopping.set()
-        self._wakeup.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("escalation worker did not stop within %ss", timeout)
-            self._thread = None
-
-    def wake(self) -> None:
-        self._wakeup.set()
 
     def run_once(self) -> int:
         handled = run_due(
@@ -332,13 +311,5 @@ class EscalationWorker:
             self.after()
         return handled
 
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wakeup.clear()
-            busy = False
-            try:
-                busy = self.run_once() == BATCH
-            except Exception:
-                log.exception("escalation worker: failed; retrying in %ss", self.poll_seconds)
-            if not busy:
-                self._wakeup.wait(self.poll_seconds)
+    def tick(self) -> bool:
+        return self.run_once() == BATCH

@@ -1,0 +1,59 @@
+"""A background loop on a daemon thread: one `tick` every `poll_seconds`, or at once on `wake()`.
+
+The outbox and the escalation timers run this way inside `jethro run`. Errors (the database
+away, a bug) are logged and the loop goes on; state lives in the database, so stopping loses
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+log = logging.getLogger(__name__)
+
+
+class PollingWorker:
+    """Subclasses implement `tick`, returning True when there is more work right away."""
+
+    name = "jethro-worker"
+
+    def __init__(self, poll_seconds: float) -> None:
+        self.poll_seconds = poll_seconds
+        self._wakeup = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        """Finish the work in hand and stop; what is still due stays in the database."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("%s did not stop within %ss", self.name, timeout)
+            self._thread = None
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wakeup.clear()
+            busy = False
+            try:
+                busy = self.tick()
+            except Exception:
+                log.exception("%s failed; retrying in %ss", self.name, self.poll_seconds)
+            if not busy:
+                self._wakeup.wait(self.poll_seconds)
