@@ -18,7 +18,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from escalation.schedule import LAYERS, EscalationTimes, Layer, OncallSchedule, Rotation, Team
-from knowledge.parser import Problem, did_you_mean
+from knowledge.parser import did_you_mean
+from knowledge.yaml_problems import Problem, Report, node_kind, yaml_problem
 
 TOP_KEYS = ("timezone", "teams")
 TEAM_KEYS = ("timezone", "channel", "escalation", "layers")
@@ -51,11 +52,6 @@ _SYNONYMS = {
     "slack_channel": "channel",
 }
 _LAYER_SYNONYMS = {"main": "primary", "backup": "secondary", "shadow": "secondary"}
-_UNCLOSED = {
-    "while scanning a quoted scalar": "a quote is never closed",
-    "while parsing a flow sequence": "a '[' is never closed",
-    "while parsing a flow mapping": "a '{' is never closed",
-}
 _NULL_TAG = "tag:yaml.org,2002:null"
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
@@ -67,7 +63,7 @@ _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
 
 def parse_oncall(text: str, path: str) -> tuple[OncallSchedule | None, list[Problem]]:
     """Parse the whole file; the schedule is None when there is any error."""
-    report = _Report(path)
+    report = Report(path)
     root = _compose(text, report)
     schedule = _schedule(root, report) if root is not None else None
     if root is None and not report.problems:
@@ -76,56 +72,28 @@ def parse_oncall(text: str, path: str) -> tuple[OncallSchedule | None, list[Prob
     return (None if report.failed else schedule), problems
 
 
-class _Report:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def error(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message, "error"))
-
-    def warning(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message, "warning"))
-
-    @property
-    def failed(self) -> bool:
-        return any(p.level == "error" for p in self.problems)
-
-
 def _line(node: Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _compose(text: str, report: _Report) -> Node | None:
+def _compose(text: str, report: Report) -> Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        report.error(*_yaml_error(exc))
+        line, detail = yaml_problem(exc)
+        report.error(line + 1 if line >= 0 else 1, f"invalid YAML: {detail}")
     except yaml.YAMLError as exc:
         report.error(1, f"invalid YAML: {exc}")
     return None
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
-    """An unclosed bracket or quote is found lines later; the fix is where it was opened."""
-    problem = exc.problem_mark.line + 1 if exc.problem_mark else 1
-    context = exc.context_mark.line + 1 if exc.context_mark else problem
-    unclosed = _UNCLOSED.get(exc.context or "")
-    if unclosed and context != problem:
-        return context, f"invalid YAML: {unclosed} ({exc.problem})"
-    detail = f"{exc.context}: {exc.problem}" if exc.context else str(exc.problem)
-    if "'\\t'" in detail:
-        detail += " (indent with spaces, not tabs)"
-    return problem, f"invalid YAML: {detail}"
-
-
 Fields = dict[str, tuple[ScalarNode, Node]]
 
 
-def _mapping(node: Node, what: str, keys: tuple[str, ...] | None, report: _Report) -> Fields:
+def _mapping(node: Node, what: str, keys: tuple[str, ...] | None, report: Report) -> Fields:
     """A mapping's keys and values; duplicates are errors, unknown keys (when `keys`) warnings."""
     if not isinstance(node, MappingNode):
-        report.error(_line(node), f"{what} must be 'key: value' lines, not a {_kind(node)}")
+        report.error(_line(node), f"{what} must be 'key: value' lines, not a {node_kind(node)}")
         return {}
     fields: Fields = {}
     for key, value in node.value:
@@ -141,9 +109,9 @@ def _mapping(node: Node, what: str, keys: tuple[str, ...] | None, report: _Repor
     return fields
 
 
-def _text(node: Node, what: str, report: _Report) -> str | None:
+def _text(node: Node, what: str, report: Report) -> str | None:
     if not isinstance(node, ScalarNode):
-        report.error(_line(node), f"{what} must be text, not a {_kind(node)}")
+        report.error(_line(node), f"{what} must be text, not a {node_kind(node)}")
         return None
     value = "" if node.tag == _NULL_TAG else str(node.value).strip()
     if not value:
@@ -152,7 +120,7 @@ def _text(node: Node, what: str, report: _Report) -> str | None:
     return value
 
 
-def _schedule(root: Node, report: _Report) -> OncallSchedule | None:
+def _schedule(root: Node, report: Report) -> OncallSchedule | None:
     fields = _mapping(root, "the on-call file", TOP_KEYS, report)
     if not fields:
         return None
@@ -175,7 +143,7 @@ def _schedule(root: Node, report: _Report) -> OncallSchedule | None:
     return OncallSchedule(default_zone or "UTC", found, report.path)
 
 
-def _team(key: ScalarNode, node: Node, default_zone: str | None, report: _Report) -> Team | None:
+def _team(key: ScalarNode, node: Node, default_zone: str | None, report: Report) -> Team | None:
     name = str(key.value).strip()
     if not name or any(ch.isspace() for ch in name):
         report.error(_line(key), f"team name '{name}' must be one word, like the KB's 'team:'")
@@ -198,7 +166,7 @@ def _team(key: ScalarNode, node: Node, default_zone: str | None, report: _Report
     return Team(name, zone, layers, channel, times or EscalationTimes(), _line(key))
 
 
-def _layers(node: Node, team: str, report: _Report) -> tuple[Layer, ...] | None:
+def _layers(node: Node, team: str, report: Report) -> tuple[Layer, ...] | None:
     fields = _mapping(node, f"the layers of team '{team}'", None, report)
     layers: list[Layer] = []
     for name, (key, value) in fields.items():
@@ -217,7 +185,7 @@ def _layers(node: Node, team: str, report: _Report) -> tuple[Layer, ...] | None:
     return tuple(layers) if isinstance(node, MappingNode) else None
 
 
-def _layer(name: str, key: ScalarNode, node: Node, team: str, report: _Report) -> Layer | None:
+def _layer(name: str, key: ScalarNode, node: Node, team: str, report: Report) -> Layer | None:
     what = f"layer '{team}.{name}'"
     fields = _mapping(node, what, LAYER_KEYS, report)
     known = len(report.problems)
@@ -238,7 +206,7 @@ def _layer(name: str, key: ScalarNode, node: Node, team: str, report: _Report) -
     return Layer(name, members, rotation, handoff, start, _line(key))
 
 
-def _members(node: Node, what: str, report: _Report) -> tuple[str, ...]:
+def _members(node: Node, what: str, report: Report) -> tuple[str, ...]:
     if not isinstance(node, SequenceNode):
         report.error(_line(node), f"'members' of {what} must be a list of Slack user ids")
         return ()
@@ -265,7 +233,7 @@ def _members(node: Node, what: str, report: _Report) -> tuple[str, ...]:
     return tuple(members)
 
 
-def _rotation(node: Node, report: _Report) -> Rotation | None:
+def _rotation(node: Node, report: Report) -> Rotation | None:
     value = _text(node, "'rotation'", report)
     if value is None:
         return None
@@ -290,7 +258,7 @@ def _rotation(node: Node, report: _Report) -> Rotation | None:
     return Rotation(days=count * (7 if unit == "w" else 1))
 
 
-def _handoff(node: Node, rotation: Rotation, start: date | None, report: _Report) -> time | None:
+def _handoff(node: Node, rotation: Rotation, start: date | None, report: Report) -> time | None:
     value = _text(node, "'handoff'", report)
     if value is None:
         return None
@@ -310,7 +278,7 @@ def _handoff(node: Node, rotation: Rotation, start: date | None, report: _Report
 
 
 def _weekday_ok(
-    day: str, node: Node, rotation: Rotation, start: date | None, report: _Report
+    day: str, node: Node, rotation: Rotation, start: date | None, report: Report
 ) -> bool:
     weekday = next((i for i, name in enumerate(_WEEKDAYS) if name.startswith(day.lower())), None)
     if weekday is None or len(day) < 3:
@@ -335,7 +303,7 @@ def _weekday_ok(
     return True
 
 
-def _start(node: Node, report: _Report) -> date | None:
+def _start(node: Node, report: Report) -> date | None:
     value = _text(node, "'start'", report)
     if value is None:
         return None
@@ -350,7 +318,7 @@ def _start(node: Node, report: _Report) -> date | None:
         return None
 
 
-def _zone(node: Node, report: _Report) -> str | None:
+def _zone(node: Node, report: Report) -> str | None:
     name = _text(node, "'timezone'", report)
     if name is None:
         return None
@@ -377,7 +345,7 @@ def _zones() -> dict[str, str]:
     return {zone.lower(): zone for zone in available_timezones()}
 
 
-def _channel(node: Node, report: _Report) -> str | None:
+def _channel(node: Node, report: Report) -> str | None:
     value = _text(node, "'channel'", report)
     if value is None:
         return None
@@ -391,7 +359,7 @@ def _channel(node: Node, report: _Report) -> str | None:
     return value
 
 
-def _escalation(node: Node, report: _Report) -> EscalationTimes | None:
+def _escalation(node: Node, report: Report) -> EscalationTimes | None:
     fields = _mapping(node, "'escalation'", ESCALATION_KEYS, report)
     minutes: dict[str, int] = {}
     for name, (_key, value) in fields.items():
@@ -403,9 +371,3 @@ def _escalation(node: Node, report: _Report) -> EscalationTimes | None:
             continue
         minutes[name] = int(text)
     return EscalationTimes(**minutes)
-
-
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "mapping of keys"
-    return "list" if isinstance(node, SequenceNode) else "text"

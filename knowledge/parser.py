@@ -11,12 +11,13 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from knowledge.article import Action, Article, Severity
+from knowledge.yaml_problems import Problem, Report, node_kind, yaml_problem
 
 KEYS = ("title", "id", "examples", "keywords", "tags", "action", "severity", "team")
 
@@ -45,32 +46,13 @@ _SYNONYMS = {
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 _CLOSERS = ("---", "...")
-_UNCLOSED = {
-    "while scanning a quoted scalar": "a quote is never closed",
-    "while parsing a flow sequence": "a '[' is never closed",
-    "while parsing a flow mapping": "a '{' is never closed",
-}
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
 _E = TypeVar("_E", Action, Severity)
 
 
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong in a KB file; errors keep the article out, warnings only inform."""
-
-    path: str
-    line: int
-    message: str
-    level: Literal["error", "warning"]
-
-    def __str__(self) -> str:
-        prefix = "warning: " if self.level == "warning" else ""
-        return f"{self.path}:{self.line}: {prefix}{self.message}"
-
-
 def parse_article(text: str, path: str, default_id: str) -> tuple[Article | None, list[Problem]]:
     """Parse one file. `path` is relative to the KB folder; `default_id` is used when no `id:`."""
-    report = _Report(path)
+    report = Report(path)
     front = _split(text.replace("\r\n", "\n").replace("\r", "\n").removeprefix("\ufeff"), report)
     if front is None:
         return None, report.problems
@@ -92,22 +74,6 @@ def did_you_mean(
     return f" (did you mean '{best}'?)" if best else ""
 
 
-class _Report:
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.problems: list[Problem] = []
-
-    def error(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message, "error"))
-
-    def warning(self, line: int, message: str) -> None:
-        self.problems.append(Problem(self.path, line, message, "warning"))
-
-    @property
-    def failed(self) -> bool:
-        return any(p.level == "error" for p in self.problems)
-
-
 @dataclass(frozen=True)
 class _Front:
     """The file cut in three: front matter YAML, where it sits, and the markdown body."""
@@ -121,7 +87,7 @@ class _Front:
         return self.start + 1 + node.start_mark.line
 
 
-def _split(text: str, report: _Report) -> _Front | None:
+def _split(text: str, report: Report) -> _Front | None:
     lines = text.split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), 0)
     if lines[first].rstrip() != "---":
@@ -139,7 +105,7 @@ def _split(text: str, report: _Report) -> _Front | None:
     return None
 
 
-def _fields(front: _Front, report: _Report) -> dict[str, tuple[ScalarNode, Node]] | None:
+def _fields(front: _Front, report: Report) -> dict[str, tuple[ScalarNode, Node]] | None:
     """The front matter's top-level keys with their nodes; None when it is not a YAML mapping."""
     root = _compose(front, report)
     if root is None:
@@ -162,12 +128,15 @@ def _fields(front: _Front, report: _Report) -> dict[str, tuple[ScalarNode, Node]
     return fields
 
 
-def _compose(front: _Front, report: _Report) -> Node | None:
+def _compose(front: _Front, report: Report) -> Node | None:
     try:
         return yaml.compose(front.yaml, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
-        line, message = _yaml_error(exc)
-        report.error(front.start + 1 + line if line >= 0 else front.start, message)
+        line, detail = yaml_problem(exc)
+        report.error(
+            front.start + 1 + line if line >= 0 else front.start,
+            f"invalid YAML in front matter: {detail}",
+        )
     except yaml.reader.ReaderError as exc:
         line = front.start + 1 + front.yaml.count("\n", 0, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -175,25 +144,8 @@ def _compose(front: _Front, report: _Report) -> Node | None:
     return None
 
 
-def _yaml_error(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
-    """The line (0-based in the front matter, -1 unknown) and message for PyYAML's error.
-
-    An unclosed quote or bracket is found lines later, where YAML gives up; the line that
-    needs the fix is where it was opened, so point there.
-    """
-    problem = exc.problem_mark.line if exc.problem_mark else -1
-    context = exc.context_mark.line if exc.context_mark else problem
-    unclosed = _UNCLOSED.get(exc.context or "")
-    if unclosed and context != problem:
-        return context, f"invalid YAML in front matter: {unclosed} ({exc.problem})"
-    detail = f"{exc.context}: {exc.problem}" if exc.context else str(exc.problem)
-    if "'\\t'" in detail:
-        detail += " (indent with spaces, not tabs)"
-    return problem, f"invalid YAML in front matter: {detail}"
-
-
 def _article(
-    fields: dict[str, tuple[ScalarNode, Node]], front: _Front, default_id: str, report: _Report
+    fields: dict[str, tuple[ScalarNode, Node]], front: _Front, default_id: str, report: Report
 ) -> Article:
     title = _title(fields, front, report)
     known = len(report.problems)
@@ -227,7 +179,7 @@ def _article(
     return article
 
 
-def _title(fields: dict[str, tuple[ScalarNode, Node]], front: _Front, report: _Report) -> str:
+def _title(fields: dict[str, tuple[ScalarNode, Node]], front: _Front, report: Report) -> str:
     title = _text(fields, "title", front, report)
     if "title" not in fields:
         report.error(front.start, "missing required key 'title'")
@@ -237,7 +189,7 @@ def _title(fields: dict[str, tuple[ScalarNode, Node]], front: _Front, report: _R
 
 
 def _article_id(
-    fields: dict[str, tuple[ScalarNode, Node]], front: _Front, default_id: str, report: _Report
+    fields: dict[str, tuple[ScalarNode, Node]], front: _Front, default_id: str, report: Report
 ) -> str:
     if "id" not in fields:
         if any(ch.isspace() for ch in default_id):
@@ -263,20 +215,20 @@ def _dashed(value: str) -> str:
 
 
 def _text(
-    fields: dict[str, tuple[ScalarNode, Node]], key: str, front: _Front, report: _Report
+    fields: dict[str, tuple[ScalarNode, Node]], key: str, front: _Front, report: Report
 ) -> str | None:
     """A scalar value as the admin typed it (so `id: 404` is "404"); None when absent or empty."""
     if key not in fields:
         return None
     node = fields[key][1]
     if not isinstance(node, ScalarNode):
-        report.error(front.line(node), f"'{key}' must be text, not a {_kind(node)}")
+        report.error(front.line(node), f"'{key}' must be text, not a {node_kind(node)}")
         return None
     return None if node.tag == _NULL_TAG else " ".join(str(node.value).split()) or None
 
 
 def _texts(
-    fields: dict[str, tuple[ScalarNode, Node]], key: str, front: _Front, report: _Report
+    fields: dict[str, tuple[ScalarNode, Node]], key: str, front: _Front, report: Report
 ) -> list[tuple[str, int]]:
     """A list of texts with their lines; repeats are dropped with a warning."""
     if key not in fields:
@@ -291,19 +243,19 @@ def _texts(
             )
         return []
     if not isinstance(node, SequenceNode):
-        report.error(front.line(node), f"'{key}' must be a list, not a {_kind(node)}")
+        report.error(front.line(node), f"'{key}' must be a list, not a {node_kind(node)}")
         return []
     return _items(node, key, front, report)
 
 
-def _items(node: SequenceNode, key: str, front: _Front, report: _Report) -> list[tuple[str, int]]:
+def _items(node: SequenceNode, key: str, front: _Front, report: Report) -> list[tuple[str, int]]:
     items: list[tuple[str, int]] = []
     seen: dict[str, int] = {}
     for item in node.value:
         line = front.line(item)
         if not isinstance(item, ScalarNode):
             hint = "; put it in quotes if it contains ': '" if isinstance(item, MappingNode) else ""
-            report.error(line, f"each item of '{key}' must be text, not a {_kind(item)}{hint}")
+            report.error(line, f"each item of '{key}' must be text, not a {node_kind(item)}{hint}")
             continue
         text = " ".join(str(item.value).split()) if item.tag != _NULL_TAG else ""
         folded = text.casefold()
@@ -322,7 +274,7 @@ def _choice(
     key: str,
     enum: type[_E],
     front: _Front,
-    report: _Report,
+    report: Report,
 ) -> _E | None:
     value = _text(fields, key, front, report)
     if value is None:
@@ -339,9 +291,3 @@ def _choice(
     if value != value.lower():
         report.warning(line, f"write {key} values in lowercase: '{value.lower()}'")
     return enum(value.lower())
-
-
-def _kind(node: Node) -> str:
-    if isinstance(node, MappingNode):
-        return "mapping of keys"
-    return "list" if isinstance(node, SequenceNode) else "text"
