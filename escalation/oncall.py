@@ -19,7 +19,7 @@ from escalation.errors import JethroError
 from escalation.models import OncallOverride
 from escalation.oncall_file import parse_oncall
 from escalation.schedule import OncallSchedule, Override
-from knowledge.parser import Problem
+from knowledge.yaml_problems import Problem
 
 log = logging.getLogger(__name__)
 

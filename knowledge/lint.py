@@ -14,7 +14,7 @@ import numpy as np
 from knowledge.article import Article
 from knowledge.index import LexicalMatcher
 from knowledge.loader import load_kb
-from knowledge.parser import Problem
+from knowledge.yaml_problems import Problem
 
 
 def lint_kb(root: Path) -> list[Problem]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from knowledge.article import Article
 from knowledge.index import Matcher
 from knowledge.loader import KnowledgeBase, assemble_kb, find_article_files, parse_file
-from knowledge.parser import Problem
+from knowledge.yaml_problems import Problem
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.article import Article
-from knowledge.parser import Problem, parse_article
+from knowledge.parser import parse_article
+from knowledge.yaml_problems import Problem
 
 _SAMPLE_DIR = "sample_kb"
 

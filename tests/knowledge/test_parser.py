@@ -5,7 +5,8 @@ from __future__ import annotations
 from textwrap import dedent
 
 from knowledge.article import Action, Article, Severity
-from knowledge.parser import Problem, parse_article
+from knowledge.parser import parse_article
+from knowledge.yaml_problems import Problem
 
 VPN = """\
 ---
