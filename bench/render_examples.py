@@ -70,12 +70,19 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
         {"ticket_number": 42, "team": "network"},
     ),
     (
+        "joined",
+        "A storm: someone reports what an open ticket already covers, so their report joins it "
+        "instead of paging again; they learn it is known and who has it, and hear its news.",
+        {"ticket_number": 42, "team": "network", "owner": ENGINEER, "reported_by": 14},
+    ),
+    (
         "ticket",
         "Posted in the engineers' channel. The reporter's words are quoted and escaped; people "
         "they named stay mentions, broadcasts do not. Updated in place as the ticket changes "
-        "(status, who has it, when it was acknowledged, the resolution; the controls that no "
-        "longer apply go). Shown as it is 25 minutes after opening, unacknowledged, with a "
-        "30-minute acknowledgement SLA.",
+        "(status, who has it, when it was acknowledged, the resolution, everyone whose report "
+        "joined it in a storm; the controls that no longer apply go). Shown as it is 25 minutes "
+        "after opening, unacknowledged, with a 30-minute acknowledgement SLA, after 13 more "
+        "people reported the same problem.",
         {
             "ticket_number": 42,
             "reporter": REPORTER,
@@ -87,6 +94,8 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
             "status": "open",
             "owner": None,
             "acknowledged_by": None,
+            "reporters": [REPORTER, "U0B2C3D4E5", "U0C3D4E5F6"],
+            "reported_by": 14,
             "sla": {
                 "state": "near",
                 "what": "acknowledge",

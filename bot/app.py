@@ -9,12 +9,13 @@ requests in.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
@@ -24,13 +25,18 @@ from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.desk import Desk
 from bot.listeners import oncall, tickets
+from bot.logs import quiet_rejected_requests
 from bot.members import ChannelMembers
+from bot.metrics import Metrics
 from bot.oncall import OncallDesk
+from bot.receipts import ReceiptReplayer, install, keep_for_replay
 from bot.render import Renderer
 from bot.runtime import kb_root
 from escalation.clock import Clock
+from escalation.db import database_away
 from escalation.outbox import OutboxWorker
 from escalation.schedule import OncallSchedule
+from escalation.sla_watch import SlaWorker
 from escalation.timers import EscalationWorker
 from knowledge.live import LiveKnowledge
 
@@ -55,24 +61,48 @@ class Services:
     schedule: OncallSchedule | None = None
     """Loaded once at start-up; None: tickets page nobody (only the channel message)."""
     escalation: EscalationWorker | None = None
+    sla: SlaWorker | None = None
+    """Set by `create_app`: flags tickets near or past their SLA on their message, unclicked."""
+    owner: str = field(default_factory=lambda: f"jethro-{uuid.uuid4().hex[:12]}")
+    """This process, as the holder of the receipts it stores (`bot/receipts.py`)."""
+    replayer: ReceiptReplayer | None = None
+    """Set by `create_app`: replays the requests a dead or failed handling left."""
+    metrics: Metrics = field(init=False)
+    """This bot's own registry (`GET /metrics`), so several bots in one process never clash."""
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.engine, self.clock)
+        self.outbox.sender.observer = self.metrics
 
     def start_workers(self) -> None:
         self.outbox.start()
         if self.escalation is not None:
             self.escalation.start()
+        if self.sla is not None:
+            self.sla.start()
+        if self.replayer is not None:
+            self.replayer.start()
 
     def wake(self) -> None:
         """New work was committed: a page may be due now, and messages are queued."""
         if self.escalation is not None:
             self.escalation.wake()
+        if self.sla is not None:
+            self.sla.wake()
         self.outbox.wake()
+        if self.replayer is not None:
+            self.replayer.wake()
 
     def close(self) -> None:
         """Let the work in hand finish, then stop sending; unsent messages and due escalation
         steps stay stored for the next start."""
+        if self.replayer is not None:
+            self.replayer.stop()
         self.listener_threads.shutdown(wait=True)
         if self.escalation is not None:
             self.escalation.stop()
+        if self.sla is not None:
+            self.sla.stop()
         self.outbox.stop()
 
 
@@ -88,6 +118,8 @@ def create_app(services: Services) -> App:
         ignoring_self_events_enabled=True,
         logger=logging.getLogger("slack_bolt"),
     )
+    quiet_rejected_requests()
+    services.replayer = install(app, services.engine, services.clock, services.owner)
     desk = Desk(
         engine=services.engine,
         knowledge=services.knowledge,
@@ -96,6 +128,7 @@ def create_app(services: Services) -> App:
         clock=services.clock,
         wake=services.wake,
         schedule=services.schedule,
+        metrics=services.metrics,
     )
     engineers = EngineersChannel(
         engine=services.engine,
@@ -104,6 +137,14 @@ def create_app(services: Services) -> App:
         clock=services.clock,
         kb_root=kb_root(services.settings),
         wake=services.wake,
+        metrics=services.metrics,
+    )
+    services.sla = SlaWorker(
+        services.engine,
+        services.clock,
+        targets=services.settings,
+        refresh=engineers.update_message,
+        after=services.outbox.wake,
     )
     members = ChannelMembers(services.client, services.settings.escalation_channel, services.clock)
     tickets.register(app, engineers, members, desk)  # first: it claims the ticket threads
@@ -132,7 +173,12 @@ def _register_oncall(
     oncall.register(app, desk, sorry)
 
 
-def _log_error(error: Exception, body: dict[str, Any]) -> None:
-    """A bug in a listener: the log gets it (slack_sdk never logs tokens); Slack got its ack."""
+def _log_error(error: Exception, body: dict[str, Any], context: BoltContext) -> None:
+    """A bug in a listener: the log gets it (slack_sdk never logs tokens); Slack got its ack.
+    The database away: the request's receipt is kept, and it is handled again once it is back."""
     kind = body.get("event", {}).get("type") or body.get("type") or "request"
+    if database_away(error):
+        keep_for_replay(context)
+        log.warning("the database is away; a %s is kept to handle again: %s", kind, error)
+        return
     log.error("error while handling a %s", kind, exc_info=error)

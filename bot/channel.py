@@ -17,20 +17,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.blocks import Message, api_args
 from bot.config import Settings
 from bot.figures import duration_text
+from bot.metrics import Metrics
 from bot.render import Renderer
 from escalation import outbox
 from escalation.clock import Clock
 from escalation.db import session
 from escalation.errors import TicketError, TicketNotFoundError
 from escalation.inbox import claim_event
-from escalation.models import SlackConversation, Ticket, TicketStatus
+from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket, TicketStatus
 from escalation.sla import SlaState, sla_reading
+from escalation.storms import reporters
 from escalation.tickets import acknowledge, assignee, get_ticket, reassign, resolve
 from knowledge.article import Article
 from knowledge.decision import Candidate
@@ -46,6 +49,8 @@ TEACH_BLOCK = "teach"
 TEACH_INPUT = "add_to_kb"
 TEACH_VALUE = "draft"
 RESOLUTION_MAX = 3000
+REPORTERS_SHOWN = 10
+"""A storm's ticket message names this many reporters, then says how many more."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class EngineersChannel:
         clock: Clock,
         kb_root: Path,
         wake: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.renderer = renderer
@@ -78,6 +84,7 @@ class EngineersChannel:
         self.clock = clock
         self.kb_root = kb_root
         self.wake = wake
+        self.metrics = metrics
 
     # The buttons.
 
@@ -89,6 +96,9 @@ class EngineersChannel:
             except TicketError:
                 db.rollback()
                 return self._refusal(db, ticket_id, user)
+            if self.metrics is not None:
+                team = ticket.team or self.settings.default_team
+                self.metrics.ticket_acknowledged(db, ticket, team)
             self._update_ticket(db, ticket)
             self._tell_reporter(db, ticket, "acknowledged", user)
         self.wake()
@@ -102,6 +112,8 @@ class EngineersChannel:
             except TicketError:
                 db.rollback()
                 return self._refusal(db, ticket_id, user)
+            if self.metrics is not None:
+                self.metrics.ticket_resolved(db, ticket, ticket.team or self.settings.default_team)
             self._update_ticket(db, ticket)
             self._tell_reporter(db, ticket, "resolved", user, ticket.resolution or "")
             if teach:
@@ -127,6 +139,12 @@ class EngineersChannel:
         with session(self.engine) as db:
             self._update_ticket(db, get_ticket(db, ticket_id))
         self.wake()
+
+    def update_message(self, db: Session, ticket: Ticket, *, coalesce: bool = False) -> bool:
+        """Enqueue the ticket message's update in `db` (the SLA watch's `refresh`); False if the
+        message is not posted yet. `coalesce`: rewrite an update still waiting to be sent rather
+        than queue another, so a storm of joins is one edit, not one per reporter."""
+        return self._update_ticket(db, ticket, coalesce=coalesce)
 
     # The thread.
 
@@ -171,10 +189,13 @@ class EngineersChannel:
             )
             for c in ticket.candidates
         ]
+        everyone = reporters(db, ticket)
         return self.renderer.message(
             "ticket",
             ticket_number=ticket.id,
             reporter=ticket.reporter,
+            reporters=everyone[:REPORTERS_SHOWN],
+            reported_by=len(everyone),
             report=ticket.text,
             severity=ticket.severity,
             team=ticket.team or self.settings.default_team,
@@ -190,31 +211,41 @@ class EngineersChannel:
             sla=sla,
         )
 
-    def _update_ticket(self, db: Session, ticket: Ticket) -> None:
+    def _update_ticket(self, db: Session, ticket: Ticket, *, coalesce: bool = False) -> bool:
+        """Enqueue the message as it stands now, and remember which SLA state it shows."""
         if not (ticket.slack_channel and ticket.slack_ts):
             log.warning("ticket #%s changed before its channel message was posted", ticket.id)
-            return
+            return False
         message = self.ticket_message(db, ticket)
         args = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, **api_args(message)}
-        outbox.enqueue(db, method="chat.update", args=args, clock=self.clock)
+        if not (coalesce and _rewrite_waiting_update(db, args)):
+            outbox.enqueue(db, method="chat.update", args=args, clock=self.clock)
+        ticket.sla_shown = sla_reading(ticket, self.clock.now(), self.settings).state.value
+        db.add(ticket)
+        db.flush()
+        return True
 
     def _tell_reporter(
         self, db: Session, ticket: Ticket, event: str, engineer: str, text: str = ""
     ) -> None:
-        """In the reporter's conversation thread, where they asked."""
-        query = select(SlackConversation).where(col(SlackConversation.ticket_id) == ticket.id)
-        conversation = db.exec(query).first()
+        """Every reporter of the ticket (a storm has several), in the thread where they asked."""
+        query = (
+            select(SlackConversation)
+            .where(col(SlackConversation.ticket_id) == ticket.id)
+            .order_by(col(SlackConversation.id))
+        )
+        conversations = list(db.exec(query))
         news = self.renderer.message(
             "ticket_news", event=event, ticket_number=ticket.id, engineer=engineer, text=text
         )
-        args: dict[str, Any] = {**api_args(news), **QUIET}
-        if conversation is not None:
-            args["channel"] = conversation.channel
+        if not conversations:  # a ticket from the CLI shell: the reporter's DM
+            args = {**api_args(news), **QUIET, "channel": ticket.reporter}
+            outbox.enqueue(db, method="chat.postMessage", args=args, clock=self.clock)
+        for conversation in conversations:
+            args = {**api_args(news), **QUIET, "channel": conversation.channel}
             if conversation.thread_ts:
                 args["thread_ts"] = conversation.thread_ts
-        else:
-            args["channel"] = ticket.reporter  # a ticket from the CLI shell: their DM
-        outbox.enqueue(db, method="chat.postMessage", args=args, clock=self.clock)
+            outbox.enqueue(db, method="chat.postMessage", args=args, clock=self.clock)
 
     def _note(
         self,
@@ -344,6 +375,35 @@ def read_resolve_view(view: dict[str, Any]) -> tuple[int, str, bool]:
 
 def time_text(at: datetime | None) -> str:
     return at.strftime("%d %b %H:%M UTC") if at else ""
+
+
+def _rewrite_waiting_update(db: Session, args: dict[str, Any]) -> bool:
+    """Put `args` into the message's `chat.update` still waiting in the outbox, if there is one
+    no sender has claimed; False if there is none (then a new one is queued)."""
+    waiting = (
+        select(OutboxMessage.id)
+        .where(
+            col(OutboxMessage.method) == "chat.update",
+            col(OutboxMessage.status) == OutboxStatus.PENDING,
+            col(OutboxMessage.claimed_by).is_(None),
+            col(OutboxMessage.channel) == outbox.pace_key("chat.update", args),
+        )
+        .order_by(col(OutboxMessage.id).desc())
+        .limit(20)
+    )
+    for message_id in db.exec(waiting):
+        row = db.get(OutboxMessage, message_id)
+        if row is None or row.args.get("ts") != args["ts"]:
+            continue
+        rewritten = db.exec(
+            sa.update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.claimed_by).is_(None))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING)
+            .values(args=args)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(rewritten.rowcount)
+    return False
 
 
 def _ticket_id_at(db: Session, channel: str, ts: str) -> int | None:

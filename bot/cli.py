@@ -21,6 +21,7 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot.config import SETTINGS, Settings, load_settings, settings_markdown
 from bot.flow import TriageFlow
+from bot.logs import configure_logging
 from bot.preview import format_decision
 from bot.runtime import KnowledgeRuntime, load_knowledge, open_database
 from escalation.errors import JethroError
@@ -59,8 +60,11 @@ def main() -> None:
     """Jethro triages problem reports: it answers the simple ones from a markdown knowledge base
     and hands the hard ones to on-call engineers."""
     load_dotenv(find_dotenv(usecwd=True), override=False)
+    # Read raw, before the settings are validated, so `--help` works whatever they say; a bad
+    # value falls back here and is named by the command that loads the settings.
     level = os.environ.get("JETHRO_LOG_LEVEL", "WARNING").upper()
-    logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else "WARNING")
+    fmt = os.environ.get("JETHRO_LOG_FORMAT", "text").strip()
+    configure_logging(level if level in logging.getLevelNamesMapping() else "WARNING", fmt)
 
 
 _kb_option = click.option(
@@ -144,6 +148,20 @@ def run(http_mode: bool, port: int, host: str, kb_dir: Path | None) -> None:
         serve(settings, socket_mode=socket_mode, host=host, port=port, kb_dir=kb_dir)
     except JethroError as exc:
         _fail(str(exc))
+
+
+@main.command()
+@_kb_option
+def doctor(kb_dir: Path | None) -> None:
+    """Check the settings, database, KB, on-call file and Slack, and the work stuck waiting;
+    one line per check with the fix, exit 1 on any failure. Changes nothing."""
+    from bot.doctor import Status, diagnose, report_lines
+    from escalation.clock import SystemClock
+
+    checks = diagnose(os.environ, SystemClock(), kb_dir=kb_dir)
+    for line in report_lines(checks):
+        click.echo(line)
+    sys.exit(1 if any(check.status is Status.FAIL for check in checks) else 0)
 
 
 @main.group()

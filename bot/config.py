@@ -109,6 +109,13 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        raise ValueError("must be 0 or more")
+    return number
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -164,7 +171,7 @@ SETTINGS: tuple[Setting, ...] = (
         "answer_threshold",
         "",
         "Confidence (0-1) at or above which the bot answers with the best article. Empty: the "
-        "value measured for the matcher in use (lexical 0.97, semantic 0.93; docs/matching.md).",
+        "value measured for the matcher in use (lexical 0.97, semantic 0.97; docs/matching.md).",
         _optional_probability,
         "use a number between 0 and 1, e.g. 0.9, or leave it empty",
     ),
@@ -192,6 +199,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Logging verbosity: DEBUG, INFO, WARNING or ERROR.",
         _log_level,
         "use DEBUG, INFO, WARNING or ERROR",
+    ),
+    Setting(
+        "JETHRO_LOG_FORMAT",
+        "log_format",
+        "text",
+        "How log lines look: `text` (for people) or `json` (one object a line, for log "
+        "collectors). Records about a report, ticket or message carry `ticket_id`, `event_id` and "
+        "`channel`; Slack tokens are masked in every line.",
+        _choice("text", "json"),
+        "use text or json",
     ),
     Setting(
         "JETHRO_KB_URL",
@@ -294,6 +311,16 @@ SETTINGS: tuple[Setting, ...] = (
         "use a whole number of hours, e.g. 24",
     ),
     Setting(
+        "JETHRO_STORM_WINDOW_MINUTES",
+        "storm_window_minutes",
+        "15",
+        "Storms: a report like one an unresolved ticket of the same team got within this many "
+        "minutes joins that ticket (its reporter is kept informed, nobody is paged again) instead "
+        "of opening another (docs/oncall.md). 0: every escalation opens its own ticket.",
+        _non_negative_int,
+        "use a whole number of minutes, e.g. 15, or 0 to turn storms off",
+    ),
+    Setting(
         "JETHRO_DRAFTS_DIR",
         "drafts_dir",
         "",
@@ -317,6 +344,7 @@ class Settings:
     suggest_threshold: float | None
     default_team: str
     log_level: str
+    log_format: str = "text"
     template_dir: Path | None = None
     kb_url: str = ""
     slack_bot_token: str = ""
@@ -329,6 +357,7 @@ class Settings:
     sla_ack_minutes: int = 30
     sla_resolve_hours: int = 24
     drafts_dir: Path | None = None
+    storm_window_minutes: int = 15
 
     def article_url(self, path: str) -> str | None:
         """The web address of an article file, when `JETHRO_KB_URL` is set."""

@@ -21,10 +21,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from bot.blocks import Block, Message, api_args, fit_message
+from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.figures import home_figures
 from bot.flow import TriageFlow
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
+from bot.logs import log_context
+from bot.metrics import Metrics
 from bot.render import Renderer
 from escalation import outbox, threads
 from escalation.clock import Clock
@@ -40,8 +43,10 @@ from escalation.models import (
     TicketStatus,
 )
 from escalation.schedule import OncallSchedule
+from escalation.sla_watch import STALE, mark_stale
 from escalation.stats import collect_stats
-from escalation.tickets import list_tickets
+from escalation.storms import reporters
+from escalation.tickets import assignee, list_tickets
 from knowledge.article import Article
 from knowledge.decision import Candidate, Decision, Outcome
 from knowledge.live import KnowledgeSnapshot, LiveKnowledge
@@ -52,6 +57,9 @@ THREAD_STARTED = "slack.thread_started"
 TICKET_POSTED = "slack.ticket_posted"
 HOME_TICKETS = 10
 HOME_PROBLEMS = 15
+STORM_NOTES = 5
+"""Joined reports whose words go into the ticket's thread; past that only the count changes, so
+an outage of hundreds does not queue hundreds of messages in the engineers' channel."""
 HOME_STATS_WINDOW = timedelta(days=7)
 """The admins' App Home shows `jethro stats --since 7d`."""
 QUIET = {"unfurl_links": False, "unfurl_media": False}
@@ -131,9 +139,11 @@ class Desk:
         clock: Clock,
         wake: Callable[[], None] = lambda: None,
         schedule: OncallSchedule | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.engine = engine
         self.schedule = schedule
+        self.metrics = metrics
         self.knowledge = knowledge
         self.renderer = renderer
         self.settings = settings
@@ -145,6 +155,11 @@ class Desk:
     # Reports and replies.
 
     def take(self, report: Report, *, replies_only: bool = False) -> None:
+        """`_take`, with the event's id and channel on every log record it causes."""
+        with log_context(event_id=report.event_key, channel=report.channel):
+            self._take(report, replies_only=replies_only)
+
+    def _take(self, report: Report, *, replies_only: bool = False) -> None:
         """A new report, or a reply in the thread of one: answered, suggested or escalated.
 
         `replies_only`: a channel message the bot merely overheard; only a reply in the thread
@@ -205,6 +220,12 @@ class Desk:
             db=work.db,
         )
         decision, ticket = result.decision, result.ticket
+        log.info(
+            "report handled: %s%s",
+            decision.outcome.value,
+            f" (ticket #{ticket.id})" if ticket else "",
+            extra={"ticket_id": ticket.id if ticket else None},
+        )
         state = {
             Outcome.ANSWER: ThreadState.ANSWERED,
             Outcome.SUGGEST: ThreadState.SUGGESTED,
@@ -223,7 +244,9 @@ class Desk:
             clock=self.clock,
             ticket_id=ticket.id if ticket else None,
         )
-        if ticket is not None:
+        if ticket is not None and result.joined:
+            self._announce_join(work, conversation, ticket, report.reporter, report.text)
+        elif ticket is not None:
             self._announce(work, conversation, ticket, decision)
         elif decision.outcome is Outcome.SUGGEST:
             shown = self.renderer.message("suggest", candidates=decision.candidates, ref=key)
@@ -444,19 +467,25 @@ class Desk:
         )
         if not moved:
             return None
-        ticket = self._flow(work).not_solved(
+        text = threads.full_report(conversation)
+        result = self._flow(work).hand_over(
             reporter=conversation.reporter,
             source=f"slack-{conversation.source}",
             conversation=conversation.key,
-            text=threads.full_report(conversation),
+            text=text,
             decision=decision,
             article=shown,
             db=work.db,
         )
+        ticket = result.ticket
+        assert ticket is not None
         conversation.ticket_id = ticket.id
         work.db.add(conversation)
         work.db.flush()
-        self._announce(work, conversation, ticket, decision)
+        if result.joined:
+            self._announce_join(work, conversation, ticket, conversation.reporter, text)
+        else:
+            self._announce(work, conversation, ticket, decision)
         return ticket
 
     def _announce(
@@ -485,22 +514,63 @@ class Desk:
         escalated = self.renderer.message("escalated", ticket_number=ticket.id, team=team)
         self._reply(work, conversation, escalated)
 
-    def _add_to_ticket(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
-        threads.add_detail(work.db, conversation, report.text, self.clock)
-        ticket = work.db.get(Ticket, conversation.ticket_id) if conversation.ticket_id else None
-        if ticket is None:
-            return
-        detail = self.renderer.message(
-            "detail", ticket_number=ticket.id, reporter=report.reporter, detail=report.text
+    def _announce_join(
+        self,
+        work: _Work,
+        conversation: SlackConversation,
+        ticket: Ticket,
+        reporter: str,
+        text: str,
+    ) -> None:
+        """A storm: the ticket's message shows one more reporter (edited, not re-posted; nobody
+        is paged again), the first few joiners' words go to its thread (once there is one), and
+        the reporter hears it is known, and who has it."""
+        everyone = reporters(work.db, ticket)
+        if not self._channel().update_message(work.db, ticket, coalesce=True):
+            mark_stale(work.db, ticket, self.clock)  # updated once its message is posted
+        if ticket.slack_ts and len(everyone) <= STORM_NOTES + 1:
+            self._post_in_ticket_thread(
+                work, ticket, "detail", reporter=reporter, detail=text, joined=True
+            )
+        known = self.renderer.message(
+            "joined",
+            ticket_number=ticket.id,
+            team=ticket.team or self.settings.default_team,
+            owner=assignee(work.db, ticket),
+            reported_by=len(everyone),
         )
+        self._reply(work, conversation, known)
+
+    def _post_in_ticket_thread(
+        self, work: _Work, ticket: Ticket, template: str, **context: Any
+    ) -> None:
+        message = self.renderer.message(template, ticket_number=ticket.id, **context)
         args: dict[str, Any] = {
             "channel": ticket.slack_channel or self.settings.escalation_channel,
-            **api_args(detail),
+            **api_args(message),
             **QUIET,
         }
         if ticket.slack_ts:
             args["thread_ts"] = ticket.slack_ts
         outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
+
+    def _channel(self) -> EngineersChannel:
+        return EngineersChannel(
+            engine=self.engine,
+            renderer=self.renderer,
+            settings=self.settings,
+            clock=self.clock,
+            kb_root=self.knowledge.root,
+        )
+
+    def _add_to_ticket(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
+        threads.add_detail(work.db, conversation, report.text, self.clock)
+        ticket = work.db.get(Ticket, conversation.ticket_id) if conversation.ticket_id else None
+        if ticket is None:
+            return
+        self._post_in_ticket_thread(
+            work, ticket, "detail", reporter=report.reporter, detail=report.text
+        )
         self._reply(work, conversation, self.renderer.message("noted", ticket_number=ticket.id))
 
     def _reply(self, work: _Work, conversation: SlackConversation, message: Message) -> None:
@@ -566,6 +636,8 @@ class Desk:
             default_team=self.settings.default_team,
             clock=self.clock,
             schedule=self.schedule,
+            storm_window=timedelta(minutes=self.settings.storm_window_minutes),
+            metrics=self.metrics,
         )
 
     def _decision(self, work: _Work, conversation: SlackConversation) -> Decision:
@@ -624,5 +696,7 @@ def _ticket_posted(db: Session, message: OutboxMessage, data: dict[str, Any]) ->
     if ticket is not None:
         ticket.slack_channel = str(data["channel"])
         ticket.slack_ts = str(data["ts"])
+        if ticket.sla_shown == STALE:
+            ticket.sla_check_at = message.sent_at or ticket.created_at  # the watch updates it
         db.add(ticket)
         db.flush()

@@ -42,17 +42,23 @@ def stats_text(stats: Stats, window: str) -> str:
         f"  answered    {stats.answered} ({share(stats.answered, stats.reports)})",
         f"  deflected   {stats.deflected} (confirmed solved)",
         f"  suggested   {stats.suggested} ({share(stats.suggested, stats.reports)})",
-        f"  escalated   {stats.escalated}",
+        f"  escalated   {stats.escalated}" + _joined(stats.joined),
         f"  time to acknowledge  {times_text(stats.acknowledge)}",
         f"  time to resolve      {times_text(stats.resolve)}",
     ]
     for team in stats.teams:
         lines += [
-            f"{team.team}: {team.escalated} escalated, {team.unresolved} not resolved",
+            f"{team.team}: {team.escalated} escalated{_joined(team.joined)}, "
+            f"{team.unresolved} not resolved",
             f"  time to acknowledge  {times_text(team.acknowledge)}",
             f"  time to resolve      {times_text(team.resolve)}",
         ]
     return "\n".join(lines)
+
+
+def _joined(count: int) -> str:
+    """Storms: the reports that joined those tickets rather than opening more."""
+    return f" (+{count} report{'s' if count != 1 else ''} joined them)" if count else ""
 
 
 def home_figures(stats: Stats, window: str) -> dict[str, Any]:

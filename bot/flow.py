@@ -6,9 +6,12 @@ same treatment wherever they ask. No Slack and no rendering here; storage throug
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -19,6 +22,7 @@ from escalation.db import session
 from escalation.models import Role, Ticket
 from escalation.oncall import active_overrides
 from escalation.schedule import OncallSchedule
+from escalation.storms import Said, find_storm, join_storm, lock_team
 from escalation.tickets import open_ticket
 from escalation.timers import start_escalation
 from knowledge.article import Article, Severity
@@ -26,11 +30,16 @@ from knowledge.decision import Decision, Outcome
 from knowledge.index import Matcher
 from knowledge.triage import TriagePolicy, decide
 
+if TYPE_CHECKING:
+    from bot.metrics import Metrics
+
 
 @dataclass(frozen=True)
 class ReportResult:
     decision: Decision
     ticket: Ticket | None
+    joined: bool = False
+    """The ticket was already open: this report joined it (a storm) and paged nobody."""
 
 
 class TriageFlow:
@@ -45,14 +54,19 @@ class TriageFlow:
         default_team: str = "it",
         clock: Clock | None = None,
         schedule: OncallSchedule | None = None,
+        storm_window: timedelta = timedelta(0),
+        metrics: Metrics | None = None,
     ) -> None:
-        """With `schedule`, every ticket opened starts paging its team's on-call engineers."""
+        """With `schedule`, every ticket opened starts paging its team's on-call engineers; with
+        a `storm_window`, a report like a recent one of an unresolved ticket joins that ticket."""
         self.matcher = matcher
         self.engine = engine
         self.policy = policy or TriagePolicy()
         self.default_team = default_team
         self.clock = clock or SystemClock()
         self.schedule = schedule
+        self.storm_window = storm_window
+        self.metrics = metrics
 
     def report(
         self,
@@ -67,8 +81,12 @@ class TriageFlow:
 
         With `db`, the work joins the caller's transaction (which commits); else it is its own.
         """
+        started = time.perf_counter()
         decision = decide(text, self.matcher, self.policy)
+        matching = time.perf_counter() - started
         with self._unit(db) as db:
+            if self.metrics is not None:
+                self.metrics.report_handled(db, decision.outcome, matching)
             log_turn(
                 db,
                 conversation_key=conversation,
@@ -77,9 +95,11 @@ class TriageFlow:
                 text=text,
                 clock=self.clock,
             )
-            ticket = None
+            ticket, joined = None, False
             if decision.outcome is Outcome.ESCALATE:
-                ticket = self._open(db, reporter, source, text, decision, decision.article)
+                ticket, joined = self._open(
+                    db, reporter, source, text, decision, decision.article, conversation
+                )
             log_turn(
                 db,
                 conversation_key=conversation,
@@ -90,13 +110,15 @@ class TriageFlow:
                 ticket_id=ticket.id if ticket else None,
                 clock=self.clock,
             )
-        return ReportResult(decision, ticket)
+        return ReportResult(decision, ticket, joined)
 
     def solved(
         self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
     ) -> None:
         """The employee confirmed the article fixed it: a deflection."""
         with self._unit(db) as db:
+            if self.metrics is not None:
+                self.metrics.deflected(db)
             record_feedback(
                 db,
                 conversation_key=conversation,
@@ -132,6 +154,30 @@ class TriageFlow:
         db: Session | None = None,
     ) -> Ticket:
         """The answer did not help (or nothing suggested fits): hand over to a human."""
+        result = self.hand_over(
+            reporter=reporter,
+            source=source,
+            conversation=conversation,
+            text=text,
+            decision=decision,
+            article=article,
+            db=db,
+        )
+        assert result.ticket is not None
+        return result.ticket
+
+    def hand_over(
+        self,
+        *,
+        reporter: str,
+        source: str,
+        conversation: str,
+        text: str,
+        decision: Decision,
+        article: Article | None,
+        db: Session | None = None,
+    ) -> ReportResult:
+        """`not_solved`, saying whether the report joined an open ticket (a storm)."""
         with self._unit(db) as db:
             if article is not None:
                 record_feedback(
@@ -147,17 +193,19 @@ class TriageFlow:
                 if article is not None
                 else "none of the suggested articles fit, said the employee"
             )
-            ticket = self._open(db, reporter, source, text, replace(decision, reason=why), article)
+            ticket, joined = self._open(
+                db, reporter, source, text, replace(decision, reason=why), article, conversation
+            )
             log_turn(
                 db,
                 conversation_key=conversation,
                 user_id=reporter,
                 role=Role.BOT,
-                text=f"escalated as ticket #{ticket.id}",
+                text=f"{'joined' if joined else 'escalated as'} ticket #{ticket.id}",
                 ticket_id=ticket.id,
                 clock=self.clock,
             )
-        return ticket
+        return ReportResult(decision, ticket, joined)
 
     @contextmanager
     def _unit(self, db: Session | None) -> Iterator[Session]:
@@ -176,18 +224,42 @@ class TriageFlow:
         text: str,
         decision: Decision,
         article: Article | None,
-    ) -> Ticket:
+        conversation: str,
+    ) -> tuple[Ticket, bool]:
+        """A new ticket (paging its team), or the open one this report joins: (ticket, joined)."""
+        team = article.team if article and article.team else self.default_team
+        if self.storm_window > timedelta(0):
+            said = Said(
+                text,
+                topic=decision.article.id if decision.article else None,
+                lead=decision.candidates[0].article.id if decision.candidates else None,
+            )
+            lock_team(db, team, self.clock)
+            now = self.clock.now()
+            match = find_storm(db, team=team, said=said, now=now, window=self.storm_window)
+            if match is not None:
+                join_storm(
+                    db,
+                    match,
+                    reporter=reporter,
+                    said=said,
+                    clock=self.clock,
+                    conversation_key=conversation,
+                )
+                return match.ticket, True
         ticket = open_ticket(
             db,
             reporter=reporter,
             source=source,
             text=text,
             decision=decision,
-            team=(article.team if article and article.team else self.default_team),
+            team=team,
             severity=article.severity if article else Severity.NORMAL,
             clock=self.clock,
         )
+        if self.metrics is not None:
+            self.metrics.escalated(db, ticket, team)
         if self.schedule is not None:
             overrides = active_overrides(db, ticket.team, self.clock.now())
             start_escalation(db, ticket, self.schedule, overrides, self.clock)
-        return ticket
+        return ticket, False

@@ -1,15 +1,17 @@
-"""Running the bot: HTTP mode (`POST /slack/events`, `GET /healthz`) or Socket Mode.
+"""Running the bot: HTTP mode (`POST /slack/events`, `GET /healthz`, `GET /metrics`) or Socket Mode.
 
 `serve` starts everything `jethro run` needs in one process: the Bolt app, the outbox and
 escalation workers, the knowledge-base watcher, and the transport. HTTP is served by waitress: a
 production WSGI server that is pure Python (no C build, runs on Windows too), multi-threaded, and
 in-process, so one `jethro run` holds the app, the workers and the watcher together (gunicorn forks
 workers, which would each need their own). Bolt's WSGI adapter checks every request's signature
-and age (401 when wrong); this module only routes, caps the body size and reports health.
+and age (401 when wrong); this module only routes, refuses bodies too big (413) or no Slack
+request could have (400), and reports health.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import signal
@@ -20,6 +22,7 @@ from datetime import timedelta
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from slack_bolt import App
@@ -33,6 +36,8 @@ from waitress.server import BaseWSGIServer, create_server
 
 from bot.app import Services, create_app
 from bot.config import Settings
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
 from bot.runtime import open_slack_services
 from escalation.db import session
 from escalation.errors import JethroError
@@ -45,7 +50,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+JSON_TYPE = "application/json"
+FORM_TYPE = "application/x-www-form-urlencoded"
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 MAX_BODY_BYTES = 1_000_000
 """Slack's largest payloads (a view submission, a message with 50 blocks) are well under this."""
 THREADS = 8
@@ -80,7 +88,9 @@ def serve(
         if socket_mode:
             _socket_mode(app, settings, ready)
         else:
-            routes = Routes(app, health_check(services.engine, services.knowledge))
+            routes = Routes(
+                app, health_check(services.engine, services.knowledge), services.metrics
+            )
             server = HttpServer(routes, host=host, port=port)
             ready(f"Jethro is serving Slack on http://{host}:{server.port}{EVENTS_PATH}")
             server.serve_forever()
@@ -161,20 +171,29 @@ def health_check(engine: Engine, knowledge: LiveKnowledge) -> Callable[[], Healt
 
 
 class Routes:
-    """The WSGI application: Bolt for Slack, the health check, 404 for anything else."""
+    """The WSGI application: Bolt for Slack, the health check, the metrics (unauthenticated,
+    like the health check: keep the port on your own network), 404 for anything else."""
 
-    def __init__(self, app: App, health: Callable[[], Health]) -> None:
+    def __init__(
+        self, app: App, health: Callable[[], Health], metrics: Metrics | None = None
+    ) -> None:
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
         self.health = health
+        self.metrics = metrics
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             health = self.health()
             return _json(start_response, 200 if health.ok else 503, health.to_json())
+        if path == METRICS_PATH and method in ("GET", "HEAD") and self.metrics is not None:
+            return _metrics(start_response, self.metrics.exposition())
         if path == EVENTS_PATH and method == "POST":
             if _content_length(environ) > MAX_BODY_BYTES:
                 return _json(start_response, 413, {"error": "request body too large"})
+            problem = _malformed(environ)
+            if problem is not None:
+                return _json(start_response, 400, {"error": problem})
             return self.slack(environ, start_response)
         return _json(start_response, 404, {"error": f"nothing here; Slack posts to {EVENTS_PATH}"})
 
@@ -230,9 +249,45 @@ def _content_length(environ: WSGIEnvironment) -> int:
         return 0
 
 
+def _malformed(environ: WSGIEnvironment) -> str | None:
+    """What is wrong with a request body no Slack request could have, or None. Checked before
+    Bolt, which would fail on it with a 500; the body is put back for Bolt to read."""
+    body = environ["wsgi.input"].read(_content_length(environ) or -1)
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    kind = str(environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    if kind not in (JSON_TYPE, FORM_TYPE):
+        return f"Content-Type {kind or '(none)'}: Slack sends {JSON_TYPE} or {FORM_TYPE}"
+    try:
+        text = body.decode("utf-8")
+        if kind == JSON_TYPE:
+            return None if isinstance(json.loads(text), dict) else "the body is not a JSON object"
+        fields = dict(parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text)))
+        if "payload" in fields and not isinstance(json.loads(fields["payload"]), dict):
+            return "the payload field is not a JSON object"
+    except UnicodeDecodeError:
+        return "the body is not UTF-8"
+    except ValueError as exc:  # JSONDecodeError, or a form field without '='
+        return f"the body cannot be read as {kind}: {exc}"
+    return None
+
+
+def _metrics(start_response: StartResponse, data: bytes) -> list[bytes]:
+    start_response(
+        "200 OK", [("Content-Type", METRICS_CONTENT_TYPE), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
     data = json.dumps(body).encode()
-    reason = {200: "OK", 404: "Not Found", 413: "Payload Too Large", 503: "Service Unavailable"}
+    reason = {
+        200: "OK",
+        400: "Bad Request",
+        404: "Not Found",
+        413: "Payload Too Large",
+        503: "Service Unavailable",
+    }
     start_response(
         f"{status} {reason[status]}",
         [("Content-Type", "application/json"), ("Content-Length", str(len(data)))],

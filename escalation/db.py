@@ -64,6 +64,14 @@ def session(engine: Engine) -> Iterator[Session]:
             raise
 
 
+def database_away(error: BaseException) -> bool:
+    """The database refused or dropped the connection (a restart, a network cut, SQLite locked
+    past its busy timeout): the work is worth doing again later, unlike a bug."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     """Migrate the database to `revision`; safe to run from several processes at once."""
     engine = make_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url

@@ -87,6 +87,8 @@ class TicketEventKind(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
     REASSIGNED = "reassigned"
+    JOINED = "joined"
+    """Another report of the same problem joined the ticket (a storm)."""
 
 
 class Role(StrEnum):
@@ -133,6 +135,12 @@ class Ticket(SQLModel, table=True):
     slack_channel: str | None = Field(default=None, sa_type=sa.String(255))
     """Where the engineers' message about this ticket is, once sent (for threads and updates)."""
     slack_ts: str | None = Field(default=None, sa_type=sa.String(32))
+    sla_shown: str = Field(
+        default="ok", sa_type=sa.String(16), sa_column_kwargs={"server_default": "ok"}
+    )
+    """The SLA state (`escalation.sla.SlaState`) the channel message last showed."""
+    sla_check_at: datetime | None = _when(nullable=True, index=True)
+    """When the SLA watch looks at this ticket next (`escalation/sla_watch.py`); None: never."""
 
 
 class TicketEvent(SQLModel, table=True):
@@ -146,6 +154,39 @@ class TicketEvent(SQLModel, table=True):
     actor: str = _user()
     at: datetime = _when()
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON, nullable=False)
+
+
+class TicketReport(SQLModel, table=True):
+    """One report of a ticket's problem: the one that opened it, and each that joined it in a
+    storm (`escalation/storms.py`). `topic` is the article the report was about, if the matcher
+    was sure of one; storms compare it, and the text, with new reports."""
+
+    __tablename__ = "ticket_report"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    reporter: str = _user(index=True)
+    text: str = Field(sa_type=sa.Text)
+    topic: str | None = Field(default=None, sa_type=sa.String(255))
+    lead: str | None = Field(default=None, sa_type=sa.String(255))
+    """The matcher's best candidate, sure or not: agreeing leads make a weaker text match do."""
+    joined: bool = Field(default=False)
+    """False for the report that opened the ticket."""
+    conversation_key: str | None = Field(default=None, sa_type=sa.String(64))
+    similarity: float | None = Field(default=None)
+    """For a joined report: how alike it was (1.0 for the same article)."""
+    reported_at: datetime = _when(index=True)
+
+
+class StormLock(SQLModel, table=True):
+    """One row per team, locked (upserted) by whoever is about to open or join one of its
+    tickets, so two replicas looking for the same storm at once take turns."""
+
+    __tablename__ = "storm_lock"
+
+    team: str = Field(sa_type=sa.String(64), primary_key=True)
+    touched_at: datetime = _when()
 
 
 class ConversationTurn(SQLModel, table=True):
@@ -267,6 +308,27 @@ class SlackEvent(SQLModel, table=True):
 
     key: str = Field(sa_type=sa.String(255), primary_key=True)
     received_at: datetime = _when(index=True)
+
+
+class SlackReceipt(SQLModel, table=True):
+    """A request from Slack stored before it was acknowledged and not yet known to be handled.
+
+    Written in the request's thread before the ack goes back (`bot/receipts.py`), deleted in the
+    transaction of the work it causes. A row that outlives `claimed_until` belonged to a process
+    that died or failed mid-way: a replica replays `body` through the app. `key` is the same as
+    the `SlackEvent` key the work claims, so a replay of handled work changes nothing.
+    """
+
+    __tablename__ = "slack_receipt"
+
+    key: str = Field(sa_type=sa.String(255), primary_key=True)
+    body: str = Field(sa_type=sa.Text)
+    """The raw request body as Slack signed it (JSON, or a form for commands and shortcuts)."""
+    content_type: str = Field(sa_type=sa.String(64))
+    received_at: datetime = _when()
+    claimed_by: str = Field(sa_type=sa.String(64))
+    claimed_until: datetime = _when(index=True)
+    attempts: int = Field(default=0)
 
 
 class OncallOverride(SQLModel, table=True):

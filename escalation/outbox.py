@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from slack_sdk import WebClient
@@ -83,6 +83,24 @@ BATCH = 20
 """Messages a worker claims at a time; a full batch means more are due, so it goes on at once."""
 
 _hooks: dict[str, Hook] = {}
+
+
+class SendObserver(Protocol):
+    """Told what each attempt came to (`bot.metrics.Metrics` counts it); must not raise."""
+
+    def slack_error(self, method: str, error: str) -> None:
+        """A call failed: Slack's error code, `http_NNN`, `timeout` or `unreachable`."""
+
+    def send_result(self, result: str) -> None:
+        """`sent`, `retry` or `dead`."""
+
+
+class _Unobserved:
+    def slack_error(self, method: str, error: str) -> None:
+        pass
+
+    def send_result(self, result: str) -> None:
+        pass
 
 
 def enqueue(
@@ -193,6 +211,7 @@ class OutboxSender:
         worker_id: str | None = None,
         channel_interval: float = 1.0,
         lease_seconds: float = 60.0,
+        observer: SendObserver | None = None,
     ) -> None:
         if lease_seconds <= client.timeout:
             raise ValueError(
@@ -206,6 +225,7 @@ class OutboxSender:
         self.channel_interval = timedelta(seconds=channel_interval)
         self.lease = timedelta(seconds=lease_seconds)
         self._random = random.Random()
+        self.observer: SendObserver = observer or _Unobserved()
 
     def send_due(self, limit: int = BATCH) -> int:
         """Claim due messages, send them, record each; returns how many were attempted."""
@@ -226,7 +246,8 @@ class OutboxSender:
         with unit_of_work(self.engine) as s:
             if self.engine.dialect.name == "sqlite":
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-            claimed = list(s.exec(_due_query(now, self.channel_interval, limit)))
+            params = {"now": now, "since": now - self.channel_interval, "limit": limit}
+            claimed = list(s.exec(_DUE, params=params))
             for message in claimed:
                 message.claimed_by = self.worker_id
                 message.claimed_until = now + self.lease
@@ -241,7 +262,12 @@ class OutboxSender:
         except SlackApiError as exc:
             return self._failed(message, exc, started)
         except (OSError, SlackClientError) as exc:  # time-outs, refused connections, resets
-            log.warning("outbox message %s: Slack unreachable: %s", message.id, exc)
+            log.warning(
+                "outbox message %s: Slack unreachable: %s", message.id, exc, extra=_fields(message)
+            )
+            self.observer.slack_error(
+                message.method, "timeout" if isinstance(exc, TimeoutError) else "unreachable"
+            )
             return self._retry(message, started, f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # a bug; kept and retried so nothing is lost meanwhile
             log.exception("outbox message %s: sending failed", message.id)
@@ -253,6 +279,7 @@ class OutboxSender:
         status = exc.response.status_code
         data = exc.response.data if isinstance(exc.response.data, dict) else {}
         error = str(data.get("error") or f"HTTP {status}")
+        self.observer.slack_error(message.method, str(data.get("error") or f"http_{status}"))
         if status == 429 or error in ("ratelimited", "rate_limited"):
             wait = max(MIN_RETRY, timedelta(seconds=_retry_after(exc.response.headers)))
             log.info("outbox message %s: rate limited, retry in %ss", message.id, wait.seconds)
@@ -263,6 +290,7 @@ class OutboxSender:
                 "SLACK_BOT_TOKEN or reinstall the app; the message is kept and retried",
                 message.id,
                 error,
+                extra=_fields(message),
             )
             return _Outcome(retry_at=now + self._backoff(message.attempts), error=error)
         if status >= 500 or error in TRANSIENT_ERRORS:
@@ -274,6 +302,7 @@ class OutboxSender:
             message.method,
             message.channel,
             error,
+            extra=_fields(message),
         )
         return _Outcome(error=error)
 
@@ -287,6 +316,7 @@ class OutboxSender:
                 message.channel,
                 GIVE_UP_AFTER,
                 error,
+                extra=_fields(message),
             )
             return _Outcome(error=f"gave up after {GIVE_UP_AFTER}: {error}")
         return _Outcome(retry_at=retry_at, error=error)
@@ -312,11 +342,16 @@ class OutboxSender:
             message.last_error = outcome.error
             if outcome.data is not None:
                 self._mark_sent(s, message, outcome.data, now)
+                fields = _fields(message)
+                log.info("outbox message %s sent (%s)", message.id, message.method, extra=fields)
             elif outcome.retry_at is not None:
                 message.next_attempt_at = outcome.retry_at
             else:
                 message.status = OutboxStatus.DEAD
             s.flush()
+        self.observer.send_result(
+            "sent" if outcome.data is not None else "retry" if outcome.retry_at else "dead"
+        )
 
     def _mark_sent(
         self, s: Session, message: OutboxMessage, data: dict[str, Any], now: datetime
@@ -365,7 +400,11 @@ class OutboxWorker(PollingWorker):
         return now
 
 
-def _due_query(now: datetime, interval: timedelta, limit: int) -> SelectOfScalar[OutboxMessage]:
+def _due_query() -> SelectOfScalar[OutboxMessage]:
+    """Built once, with parameters `now`, `since` and `limit`: building it was most of the
+    Python time a claim took, and the worker claims after every commit that wakes it."""
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
+    limit: sa.BindParameter[int] = sa.bindparam("limit")
     earlier = aliased(OutboxMessage)
     recent = aliased(OutboxMessage)
     message = OutboxMessage
@@ -378,7 +417,7 @@ def _due_query(now: datetime, interval: timedelta, limit: int) -> SelectOfScalar
     sent_recently = (
         sa.select(col(recent.id))
         .where(col(recent.channel) == col(message.channel))
-        .where(col(recent.attempted_at) > now - interval)
+        .where(col(recent.attempted_at) > sa.bindparam("since"))
     )
     return (
         select(message)
@@ -391,6 +430,9 @@ def _due_query(now: datetime, interval: timedelta, limit: int) -> SelectOfScalar
         .limit(limit)
         .with_for_update(skip_locked=True, of=message)
     )
+
+
+_DUE = _due_query()
 
 
 def _insert_once(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
@@ -407,6 +449,16 @@ def _insert_once(session: Session, values: dict[str, Any]) -> OutboxMessage | No
     inserted = session.connection().execute(statement.values(**values).returning(table.c.id))
     new_id = inserted.scalar()
     return None if new_id is None else session.get(OutboxMessage, new_id)
+
+
+def _fields(message: OutboxMessage) -> dict[str, Any]:
+    """The structured-log fields of a message: grep the logs for a ticket or a channel."""
+    return {
+        "outbox_id": message.id,
+        "method": message.method,
+        "channel": message.channel,
+        "ticket_id": message.ref.get("ticket"),
+    }
 
 
 def _retry_after(headers: Any) -> float:

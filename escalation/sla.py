@@ -80,6 +80,27 @@ def sla_state(ticket: Ticket, now: datetime, targets: SlaTargets) -> str:
     return sla_reading(ticket, now, targets).state.value
 
 
+def next_sla_change(ticket: Ticket, now: datetime, targets: SlaTargets) -> datetime | None:
+    """The first moment after `now` at which `sla_state` may read differently; None once resolved.
+
+    "Past" starts a second after the target (it means strictly more), so a look at any boundary
+    moves on to the next one.
+    """
+    if ticket.status is TicketStatus.RESOLVED:
+        return None
+    targets_now = [timedelta(hours=targets.sla_resolve_hours)]
+    if ticket.status is TicketStatus.OPEN:
+        targets_now.append(timedelta(minutes=targets.sla_ack_minutes))
+    moments = [
+        moment
+        for target in targets_now
+        for moment in (ticket.created_at + target * NEAR, ticket.created_at + target + PAST_MARGIN)
+        if moment > now
+    ]
+    return min(moments, default=None)
+
+
+PAST_MARGIN = timedelta(seconds=1)
 _RANK = {SlaState.OK: 0, SlaState.NEAR: 1, SlaState.PAST: 2}
 
 

@@ -3,7 +3,9 @@ went to engineers, and how fast those were acknowledged and resolved, per team.
 
 Read-only queries; `jethro stats` and the admins' App Home show the same `Stats`. The report
 funnel (reports, answered, suggested, deflected) counts every report; escalations and their times
-are counted per team, from the tickets opened in the window.
+are counted per team, from the tickets opened in the window. A report that joined an open ticket
+(a storm, `escalation/storms.py`) is a report and is `joined`, not another escalation: the times
+are per ticket, since one acknowledgement answers all its reporters.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from escalation.models import ConversationTurn, Feedback, Role, Ticket
+from escalation.models import ConversationTurn, Feedback, Role, Ticket, TicketReport
 from escalation.sla import time_to_acknowledge, time_to_resolve
 from knowledge.decision import Outcome
 
@@ -51,6 +53,8 @@ class Times:
 class TeamStats:
     team: str
     escalated: int
+    joined: int
+    """Reports that joined one of the team's open tickets instead of opening their own."""
     unresolved: int
     acknowledge: Times
     resolve: Times
@@ -59,6 +63,7 @@ class TeamStats:
         return {
             "team": self.team,
             "escalated": self.escalated,
+            "joined": self.joined,
             "unresolved": self.unresolved,
             "time_to_acknowledge": self.acknowledge.to_json(),
             "time_to_resolve": self.resolve.to_json(),
@@ -75,6 +80,8 @@ class Stats:
     deflected: int
     """Answers the employee confirmed solved their problem."""
     escalated: int
+    joined: int
+    """Reports that joined an open ticket (a storm): reports, but no new escalation."""
     acknowledge: Times
     resolve: Times
     teams: tuple[TeamStats, ...]
@@ -88,6 +95,7 @@ class Stats:
             "suggested": self.suggested,
             "deflected": self.deflected,
             "escalated": self.escalated,
+            "joined": self.joined,
             "time_to_acknowledge": self.acknowledge.to_json(),
             "time_to_resolve": self.resolve.to_json(),
             "teams": [team.to_json() for team in self.teams],
@@ -108,7 +116,12 @@ def collect_stats(
     by_team: dict[str, list[Ticket]] = {}
     for ticket in tickets:
         by_team.setdefault(ticket.team or default_team, []).append(ticket)
-    teams = sorted((_team(name, rows) for name, rows in by_team.items()), key=_busiest)
+    joined = _joined_by_team(session, since, until, default_team)
+    for name in joined:
+        by_team.setdefault(name, [])
+    teams = sorted(
+        (_team(name, rows, joined.get(name, 0)) for name, rows in by_team.items()), key=_busiest
+    )
     return Stats(
         since=since,
         until=until,
@@ -117,6 +130,7 @@ def collect_stats(
         suggested=outcomes.get(Outcome.SUGGEST, 0),
         deflected=int(deflected),
         escalated=len(tickets),
+        joined=sum(joined.values()),
         acknowledge=Times.of(_durations(tickets, time_to_acknowledge)),
         resolve=Times.of(_durations(tickets, time_to_resolve)),
         teams=tuple(teams),
@@ -137,10 +151,28 @@ def _outcome_counts(session: Session, since: datetime, until: datetime) -> dict[
     return {Outcome(outcome): int(count) for outcome, count in session.exec(query) if outcome}
 
 
-def _team(name: str, tickets: list[Ticket]) -> TeamStats:
+def _joined_by_team(
+    session: Session, since: datetime, until: datetime, default_team: str
+) -> dict[str, int]:
+    query = (
+        select(Ticket.team, sa.func.count())
+        .select_from(TicketReport)
+        .join(Ticket, col(Ticket.id) == col(TicketReport.ticket_id))
+        .where(col(TicketReport.joined).is_(True), _between(TicketReport.reported_at, since, until))
+        .group_by(col(Ticket.team))
+    )
+    counts: dict[str, int] = {}
+    for team, count in session.exec(query):
+        name = team or default_team
+        counts[name] = counts.get(name, 0) + int(count)
+    return counts
+
+
+def _team(name: str, tickets: list[Ticket], joined: int) -> TeamStats:
     return TeamStats(
         team=name,
         escalated=len(tickets),
+        joined=joined,
         unresolved=sum(1 for t in tickets if t.resolved_at is None),
         acknowledge=Times.of(_durations(tickets, time_to_acknowledge)),
         resolve=Times.of(_durations(tickets, time_to_resolve)),

@@ -7,6 +7,7 @@ the caller's `escalation.db.session()` block decides, so a ticket and whatever i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any, cast
@@ -16,9 +17,11 @@ from sqlmodel import Session, col, select
 
 from escalation.clock import Clock
 from escalation.errors import TicketNotFoundError, TicketPermissionError, TicketStateError
-from escalation.models import Ticket, TicketEvent, TicketEventKind, TicketStatus
+from escalation.models import Ticket, TicketEvent, TicketEventKind, TicketReport, TicketStatus
 from knowledge.article import Action, Severity
 from knowledge.decision import Decision
+
+log = logging.getLogger(__name__)
 
 
 def open_ticket(
@@ -51,9 +54,21 @@ def open_ticket(
         reason=decision.reason if decision else "",
         created_at=now,
         updated_at=now,
+        sla_check_at=now,
     )
     session.add(ticket)
     session.flush()
+    assert ticket.id is not None
+    session.add(
+        TicketReport(
+            ticket_id=ticket.id,
+            reporter=reporter,
+            text=text,
+            topic=decision.article.id if decision and decision.article else None,
+            lead=decision.candidates[0].article.id if decision and decision.candidates else None,
+            reported_at=now,
+        )
+    )
     detail: dict[str, Any] = {"source": source}
     if decision:
         detail |= {"outcome": decision.outcome.value, "confidence": round(decision.confidence, 4)}
@@ -233,6 +248,7 @@ def _record(
     assert ticket.id is not None
     session.add(TicketEvent(ticket_id=ticket.id, kind=kind, actor=actor, at=at, detail=detail))
     session.flush()
+    log.info("ticket #%s %s by %s", ticket.id, kind.value, actor, extra={"ticket_id": ticket.id})
 
 
 def _not_before(now: datetime, previous: datetime) -> datetime:

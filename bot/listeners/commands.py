@@ -15,6 +15,7 @@ from bot.blocks import api_args
 from bot.desk import Desk, Report, Source
 from bot.incoming import words
 from bot.intent import asks_for_help
+from escalation.db import database_away
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def register(app: App, desk: Desk) -> None:
             return
         ack(**api_args(desk.on_it(text)))
         user = str(command["user_id"])
-        _take(desk, Report(user, text, Source.COMMAND, channel=user, thread_ts=None), respond)
+        report = Report(user, text, Source.COMMAND, user, None, invocation_key("command", command))
+        _take(desk, report, respond)
 
     def shortcut(
         ack: Ack, shortcut: dict[str, Any], respond: Respond, context: BoltContext
@@ -43,16 +45,29 @@ def register(app: App, desk: Desk) -> None:
             _tell(respond, api_args(desk.help()))
             return
         _tell(respond, api_args(desk.on_it(text)))
-        _take(desk, Report(user, text, Source.SHORTCUT, channel=user, thread_ts=None), respond)
+        report = Report(
+            user, text, Source.SHORTCUT, user, None, invocation_key("shortcut", shortcut)
+        )
+        _take(desk, report, respond)
 
     app.command(COMMAND)(triage)
     app.shortcut(SHORTCUT)(shortcut)
 
 
+def invocation_key(kind: str, body: dict[str, Any]) -> str | None:
+    """What makes a replay of this command or shortcut a no-op (and keys its receipt, see
+    `bot/receipts.py`): Slack makes a new `trigger_id` for each invocation."""
+    team = body.get("team_id") or (body.get("team") or {}).get("id", "")
+    trigger = body.get("trigger_id")
+    return f"{kind}:{team}:{trigger}" if trigger else None
+
+
 def _take(desk: Desk, report: Report, respond: Respond) -> None:
     try:
         desk.take(report)
-    except Exception:
+    except Exception as exc:
+        if database_away(exc):
+            raise  # kept by its receipt, answered once the database is back
         log.exception("could not handle a %s from %s", report.source.value, report.reporter)
         _tell(respond, api_args(desk.sorry()))
 

@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 from bot.blocks import api_args
 from bot.desk import Desk, Report, Source
 from bot.incoming import words
+from escalation.db import database_away
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +63,24 @@ def parse(
         source=source,
         channel=str(event["channel"]),
         thread_ts=str(event.get("thread_ts") or event["ts"]),
-        event_key=f"event:{body.get('team_id', '')}:{body['event_id']}",
+        event_key=event_key(body),
     )
 
 
+def event_key(body: dict[str, Any]) -> str:
+    """What makes a redelivered or replayed event a no-op (and keys its receipt)."""
+    return f"event:{body.get('team_id', '')}:{body['event_id']}"
+
+
 def take(desk: Desk, report: Report, client: WebClient, *, replies_only: bool = False) -> None:
-    """Hand the report to the desk; if that fails, say sorry straight away (the log has why)."""
+    """Hand the report to the desk; if that fails, say sorry straight away (the log has why).
+    The database away is no failure of the report: it is raised, and the request's receipt
+    keeps it to be answered once the database is back (`bot/receipts.py`)."""
     try:
         desk.take(report, replies_only=replies_only)
-    except Exception:
+    except Exception as exc:
+        if database_away(exc):
+            raise
         log.exception("could not handle a message from %s in %s", report.reporter, report.channel)
         try:
             client.chat_postMessage(

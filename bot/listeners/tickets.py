@@ -25,6 +25,7 @@ from bot.channel import (
 from bot.desk import Desk, Source
 from bot.listeners import messages
 from bot.members import ChannelMembers
+from escalation.db import database_away
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,9 @@ def register(app: App, channel: EngineersChannel, members: ChannelMembers, desk:
         try:
             if channel.engineer_reply(reply):
                 return
-        except Exception:
+        except Exception as exc:
+            if database_away(exc):
+                raise  # kept by its receipt, passed on once the database is back
             log.exception("could not pass on a reply in ticket thread %s", report.thread_ts)
             return
         if f"<@{context.bot_user_id}" not in str(event.get("text")):

@@ -66,7 +66,7 @@ def test_ask_prints_the_resolution_for_people(tiny_kb: Path) -> None:
 
 def test_help_lists_every_command() -> None:
     run = run_jethro("--help")
-    for command in ("ask", "shell", "kb", "tickets", "db", "config"):
+    for command in ("ask", "shell", "kb", "tickets", "db", "config", "doctor"):
         assert f"  {command} " in run.out
     kb_help = run_jethro("kb", "--help").out
     assert "lint" in kb_help and "eval" in kb_help

@@ -33,6 +33,9 @@ TABLES = {
     "slack_event",
     "oncall_override",
     "escalation_step",
+    "ticket_report",
+    "storm_lock",
+    "slack_receipt",
 }
 
 

@@ -2,8 +2,9 @@
 
 Point a client at it with `WebClient(token=..., base_url=fake.url + "/api/")`. It answers like
 Slack (fresh increasing `ts`, the channel echoed, `D…` ids for DMs), records every whole call, and
-can be told to fail: 429 with Retry-After, 5xx, Slack error codes, slow answers. It judges
-nothing; `tests.fakes.slack_spec.assert_calls_valid` checks the recorded calls.
+can be told to fail: 429 with Retry-After, 5xx, Slack error codes, slow answers, for the next
+few calls or for every call until it comes back (`go_down`). It judges nothing;
+`tests.fakes.slack_spec.assert_calls_valid` checks the recorded calls.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Fault:
     retry_after: int | None = None
     delay: float = 0.0
     times: int = 1
+    lost: bool = False
+    """The call never reached Slack: nothing is done, and no answer comes before `delay`."""
 
 
 @dataclass
@@ -63,6 +66,7 @@ class _State:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     dms: dict[tuple[str, ...], str] = field(default_factory=dict)
     last_ts_us: int = 0
+    outage: Fault | None = None
 
 
 class FakeSlack:
@@ -160,6 +164,19 @@ class FakeSlack:
         """The next `times` calls are answered late: a client time-out when over its timeout."""
         self._add_fault(method, Fault(delay=seconds, times=times))
 
+    def go_down(self, status: int = 500, *, retry_after: int = 1, hang: float = 0.0) -> None:
+        """Every call fails until `come_back()`: HTTP `status` (5xx: Slack's trouble; 429 with
+        `retry_after`), or with `hang` seconds, no answer for that long and nothing done (set it
+        over the client's timeout for time-outs that never reached Slack)."""
+        after = retry_after if status == 429 else None
+        outage = Fault(status=status, retry_after=after, delay=hang, lost=hang > 0)
+        with self._changed:
+            self._state.outage = outage
+
+    def come_back(self) -> None:
+        with self._changed:
+            self._state.outage = None
+
     def reset(self) -> None:
         with self._changed:
             self._state = _State()
@@ -228,7 +245,7 @@ class FakeSlack:
     def handle(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> Answer:
         token = _bearer(headers) or args.pop("token", None)
         with self._changed:
-            fault = self._take_fault(method)
+            fault = self._state.outage or self._take_fault(method)
             status, body, extra = self._answer(method, args, token, fault)
             call = Call(method, args, headers, token, self.clock(), status, body)
             self._state.calls.append(call)
@@ -240,6 +257,8 @@ class FakeSlack:
     def _answer(
         self, method: str, args: dict[str, Any], token: str | None, fault: Fault | None
     ) -> Answer:
+        if fault is not None and fault.lost:
+            return 504, {"ok": False, "error": "request_timeout"}, {}
         if fault is not None and fault.status == 429:
             headers = {"Retry-After": str(fault.retry_after or 1)}
             return 429, {"ok": False, "error": "ratelimited"}, headers

@@ -142,6 +142,24 @@ def test_a_timed_out_post_was_still_received(fake_slack: FakeSlack) -> None:
     assert [m["text"] for m in fake_slack.posted("C1")] == ["slow"]  # Slack may have posted it
 
 
+def test_an_outage_fails_every_call_until_slack_comes_back(fake_slack: FakeSlack) -> None:
+    client = WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, timeout=0.2)  # type: ignore[arg-type]
+    client.retry_handlers = []
+
+    fake_slack.go_down(status=503)
+    with pytest.raises(SlackApiError) as down:
+        client.chat_postMessage(channel="C1", text="one")
+    fake_slack.go_down(hang=1.0)
+    with pytest.raises(TimeoutError):
+        client.chat_postMessage(channel="C1", text="two")
+    fake_slack.come_back()
+    client.chat_postMessage(channel="C1", text="three")
+
+    assert down.value.response.status_code == 503
+    assert [c.ok for c in fake_slack.calls()] == [False, False, True]
+    assert [m["text"] for m in fake_slack.posted("C1")] == ["three"]  # "two" never reached it
+
+
 def test_wait_for_sees_calls_made_after_acknowledging(
     fake_slack: FakeSlack, slack_client: WebClient
 ) -> None:

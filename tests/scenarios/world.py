@@ -35,6 +35,7 @@ from escalation.db import make_engine, session, upgrade
 from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket
 from escalation.outbox import OutboxSender, OutboxWorker
 from escalation.schedule import OncallSchedule
+from escalation.sla_watch import due_checks
 from escalation.timers import EscalationWorker, pending_steps
 from knowledge.live import KnowledgeWatcher, LiveKnowledge
 from knowledge.loader import sample_kb_path
@@ -140,7 +141,9 @@ class Jethro:
             escalation=escalation,
         )
         app = create_app(services)
-        routes = Routes(app, health_check(self.engine, knowledge))
+        if services.sla is not None:
+            services.sla.poll_seconds = 0.05
+        routes = Routes(app, health_check(self.engine, knowledge), services.metrics)
         server = HttpServer(routes, host="127.0.0.1", port=0).start()
         watcher = KnowledgeWatcher(knowledge, poll_seconds=0.05)
         services.start_workers()
@@ -196,11 +199,16 @@ class Jethro:
         """Wait until every request's after-ack work is done and every due message went out."""
         self._running.listeners.wait_idle()
         wait_until(lambda: not self._due_steps(), "escalation steps still due")
+        wait_until(lambda: not self._due_sla_checks(), "SLA checks still due")
         wait_until(lambda: not self._due_messages(), "outbox messages still due")
 
     def _due_steps(self) -> list[object]:
         with session(self.engine) as db:
             return [s for s in pending_steps(db) if s.due_at <= self.clock.now()]
+
+    def _due_sla_checks(self) -> list[Ticket]:
+        with session(self.engine) as db:
+            return due_checks(db, self.clock.now())
 
     def _due_messages(self) -> list[OutboxMessage]:
         with session(self.engine) as db:
