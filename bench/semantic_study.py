@@ -47,7 +47,8 @@ VARIANTS: dict[str, SemanticConfig] = {}
 
 
 def variant(name: str, **changes: object) -> None:
-    VARIANTS[name] = replace(SemanticConfig(), **changes)  # type: ignore[arg-type]
+    """Frozen encoder, no lexical share: bench/layer_tuning_study.py measures those."""
+    VARIANTS[name] = replace(SemanticConfig(), lexical=0.0, **changes)  # type: ignore[arg-type]
 
 
 variant("default: prototypes+title, open softmax")

@@ -158,6 +158,17 @@ SETTINGS: tuple[Setting, ...] = (
         "point it at a folder holding config.json, tokenizer.json and model.safetensors",
     ),
     Setting(
+        "JETHRO_TUNE",
+        "tune",
+        "auto",
+        "Whether the semantic matcher tunes the model's top layers on the knowledge base's own "
+        "examples: `auto` (bases of 10 articles up to 5,000 examples; the first start with a "
+        "new base takes about half a minute per 1,500 examples, later starts load the result "
+        "from the cache) or `off`.",
+        _choice("auto", "off"),
+        "use auto or off",
+    ),
+    Setting(
         "JETHRO_CACHE_DIR",
         "cache_dir",
         "~/.cache/jethro",
@@ -338,6 +349,7 @@ class Settings:
     database_url: str
     kb_dir: Path | None
     matcher: str
+    tune: str
     embedding_model: Path | None
     cache_dir: Path | None
     answer_threshold: float | None

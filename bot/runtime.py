@@ -42,7 +42,12 @@ def load_knowledge(settings: Settings, override: Path | None = None) -> Knowledg
 
 def matcher_builder(settings: Settings) -> Callable[[KnowledgeBase], Matcher]:
     """One per process: the semantic encoder inside it is loaded once and reused on reloads."""
-    return matcher_factory(settings.matcher, settings.embedding_model, settings.cache_dir)
+    return matcher_factory(
+        settings.matcher,
+        settings.embedding_model,
+        settings.cache_dir,
+        tune=settings.tune == "auto",
+    )
 
 
 def open_database(settings: Settings) -> Engine:

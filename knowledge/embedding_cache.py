@@ -9,11 +9,14 @@ sharing the folder never see half a file; a damaged file is treated as a miss an
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -90,3 +93,68 @@ class EmbeddingCache:
             log.warning("%s: cannot cache embedding (%s); matching goes on without it", path, exc)
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
+
+
+class TunedLayersStore:
+    """Tuned top-layer weights on disk under `folder/tuned`, one `.npz` per key, so a restart with
+    the same examples loads them instead of training again.
+
+    `latest.json` names the last weights saved for each lineage (base model and tuning settings)
+    with the hashes of the (article, text) pairs they were trained on: after a restart with a
+    slightly edited base, `latest` lets the tuner reuse them rather than retrain for one edit.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder) / "tuned"
+
+    def load(self, key: str) -> dict[str, Vectors] | None:
+        path = self.folder / f"{key}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {name: data[name] for name in data.files}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            log.warning("%s: unreadable tuned weights, tuning again (%s)", path, exc)
+            return None
+
+    def save(self, key: str, arrays: dict[str, Vectors], lineage: str, pairs: list[str]) -> None:
+        """Write the weights, then point `latest.json` at them for `lineage`."""
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _replace_atomically(
+                self.folder / f"{key}.npz", lambda f: np.savez(f, allow_pickle=False, **arrays)
+            )
+            latest = self._latest()
+            latest[lineage] = {"key": key, "pairs": pairs}
+            text = json.dumps(latest).encode()
+            _replace_atomically(self.folder / "latest.json", lambda f: f.write(text))
+        except OSError as exc:
+            log.warning(
+                "%s: cannot cache tuned weights (%s); they are used uncached", self.folder, exc
+            )
+
+    def latest(self, lineage: str) -> tuple[str, list[str]] | None:
+        """The key and pair hashes of the last weights saved for `lineage`, if still on disk."""
+        entry = self._latest().get(lineage)
+        if not isinstance(entry, dict) or not (self.folder / f"{entry.get('key')}.npz").is_file():
+            return None
+        return str(entry["key"]), [str(p) for p in entry.get("pairs", [])]
+
+    def _latest(self) -> dict[str, Any]:
+        try:
+            found = json.loads((self.folder / "latest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+
+def _replace_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Write beside `path`, then rename: readers see the old file or the whole new one."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            write(file)
+        os.replace(temporary, path)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from knowledge.embedding import EmbeddingModelError, Encoder, load_encoder
-from knowledge.embedding_cache import EmbeddingCache
+from knowledge.embedding import BertEncoder, EmbeddingModelError, load_encoder
+from knowledge.embedding_cache import EmbeddingCache, TunedLayersStore
 from knowledge.index import LexicalMatcher, Matcher
+from knowledge.layer_tuning import EncoderTuner, TuneConfig
 from knowledge.loader import KnowledgeBase
 from knowledge.semantic import SemanticMatcher
 from knowledge.triage import TriagePolicy
@@ -34,7 +35,7 @@ class MatcherChoice(StrEnum):
 # 20% share, and with a fifth of the intents held out); see docs/matching.md for the commands.
 POLICIES: dict[str, TriagePolicy] = {
     LexicalMatcher.name: TriagePolicy(answer_threshold=0.97, suggest_threshold=0.85),
-    SemanticMatcher.name: TriagePolicy(answer_threshold=0.93, suggest_threshold=0.80),
+    SemanticMatcher.name: TriagePolicy(answer_threshold=0.97, suggest_threshold=0.80),
 }
 
 
@@ -44,14 +45,20 @@ def measured_policy(matcher: Matcher) -> TriagePolicy:
 
 @dataclass
 class MatcherFactory:
-    """Builds a matcher for a knowledge base; `choice` and the model are fixed at start-up."""
+    """Builds a matcher for a knowledge base; `choice` and the model are fixed at start-up.
+
+    The semantic matcher's encoder has its top layer tuned on each base's examples (`tune`;
+    None: never), by one `EncoderTuner` that lives as long as the factory, so reloads reuse it.
+    """
 
     choice: MatcherChoice = MatcherChoice.AUTO
     model_path: Path | None = None
     cache_dir: Path | None = None
+    tune: TuneConfig | None = field(default_factory=TuneConfig)
 
     def __post_init__(self) -> None:
-        self._encoder: Encoder | None = None
+        self._encoder: BertEncoder | None = None
+        self._tuner: EncoderTuner | None = None
         self._semantic_failed: str | None = None
         self._lock = threading.Lock()
 
@@ -60,9 +67,15 @@ class MatcherFactory:
         if encoder is None:
             return LexicalMatcher(kb.articles)
         cache = EmbeddingCache(self.cache_dir) if self.cache_dir else None
+        if self.tune is not None:
+            with self._lock:
+                if self._tuner is None:
+                    store = TunedLayersStore(self.cache_dir) if self.cache_dir else None
+                    self._tuner = EncoderTuner(encoder, store, self.tune)
+                encoder = self._tuner.encoder_for(kb.articles)
         return SemanticMatcher(kb.articles, encoder, cache)
 
-    def encoder(self) -> Encoder | None:
+    def encoder(self) -> BertEncoder | None:
         """The shared encoder, or None for the lexical matcher (raises if semantic was required)."""
         if self.choice is MatcherChoice.LEXICAL:
             return None
@@ -80,6 +93,8 @@ class MatcherFactory:
 
 
 def matcher_factory(
-    choice: str, model_path: Path | None, cache_dir: Path | None
+    choice: str, model_path: Path | None, cache_dir: Path | None, *, tune: bool = True
 ) -> Callable[[KnowledgeBase], Matcher]:
-    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir)
+    return MatcherFactory(
+        MatcherChoice(choice), model_path, cache_dir, TuneConfig() if tune else None
+    )

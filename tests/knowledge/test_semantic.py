@@ -20,7 +20,7 @@ from knowledge.decision import Outcome
 from knowledge.embedding import BertEncoder, Encoder, Vectors, load_encoder
 from knowledge.embedding_cache import EmbeddingCache
 from knowledge.index import Matcher
-from knowledge.semantic import SemanticMatcher
+from knowledge.semantic import SemanticConfig, SemanticMatcher
 from knowledge.triage import decide
 
 POWER = Article(
@@ -180,3 +180,19 @@ def test_two_processes_filling_one_cache_leave_only_whole_files(tmp_path: Path) 
     np.testing.assert_array_equal(cache.embed(counting, texts), HashEncoder().encode(texts))
     assert counting.encoded == []
     assert not list(tmp_path.glob("*/*.tmp"))
+
+
+def test_a_rare_word_shared_with_an_article_raises_its_score(encoder: CountingEncoder) -> None:
+    """The lexical share: an internal system's name, which the embedding only half knows."""
+    zorblax = Article(
+        "zorblax", "Zorblax portal is down", "Restart it.", examples=("zorblax page is blank",)
+    )
+    quentro = Article(
+        "quentro", "Quentro portal is down", "Restart it.", examples=("quentro page is blank",)
+    )
+    report = "is quentro down for everyone?"
+    without = SemanticMatcher((zorblax, quentro, VPN), encoder, config=SemanticConfig(lexical=0.0))
+    with_words = SemanticMatcher((zorblax, quentro, VPN), encoder)
+
+    assert with_words.rank(report)[0].article == without.rank(report)[0].article == quentro
+    assert with_words.rank(report)[0].score > without.rank(report)[0].score
