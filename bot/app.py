@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +38,7 @@ from escalation.outbox import OutboxWorker
 from escalation.schedule import OncallSchedule
 from escalation.sla_watch import SlaWorker
 from escalation.timers import EscalationWorker
+from escalation.worker import Work
 from knowledge.live import LiveKnowledge
 
 log = logging.getLogger(__name__)
@@ -83,15 +84,17 @@ class Services:
         if self.replayer is not None:
             self.replayer.start()
 
-    def wake(self) -> None:
-        """New work was committed: a page may be due now, and messages are queued."""
-        if self.escalation is not None:
+    def wake(self, work: Collection[Work] = tuple(Work)) -> None:
+        """New work was committed for these workers (`escalation.worker.queued` says which):
+        a page may be due now, a ticket's message may need its SLA flag, messages are queued.
+        The receipt replayer is never woken: what it replays is due only when a lease runs out.
+        """
+        if Work.ESCALATION in work and self.escalation is not None:
             self.escalation.wake()
-        if self.sla is not None:
+        if Work.SLA in work and self.sla is not None:
             self.sla.wake()
-        self.outbox.wake()
-        if self.replayer is not None:
-            self.replayer.wake()
+        if Work.OUTBOX in work:
+            self.outbox.wake()
 
     def close(self) -> None:
         """Let the work in hand finish, then stop sending; unsent messages and due escalation

@@ -3,9 +3,10 @@
 Listeners parse Slack's payloads into a `Report` or a `Click` and call one method. Each method
 does its database work and enqueues every message it causes in ONE transaction, with the Slack
 event's key when there is one: a retried event finds its key and does nothing, and an outage of
-Slack delays the answer (the outbox keeps it) but never loses or doubles it. Then the outbox is
-woken. No Bolt here and no direct Web API calls: acks, ephemeral refusals and the App Home are
-the listeners' business. The knowledge base is read afresh on every call (hot reload).
+Slack delays the answer (the outbox keeps it) but never loses or doubles it. Then the workers
+it gave work to (`escalation.worker.queued`) are woken. No Bolt here and no direct Web API
+calls: acks, ephemeral refusals and the App Home are the listeners' business. The knowledge
+base is read afresh on every call (hot reload).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from bot.blocks import Block, Message, api_args, fit_message
 from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.figures import home_figures
-from bot.flow import TriageFlow
+from bot.flow import Decided, TriageFlow
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 from bot.logs import log_context
 from bot.metrics import Metrics
@@ -38,6 +39,7 @@ from escalation.models import (
     OutboxMessage,
     Role,
     SlackConversation,
+    SlackEvent,
     ThreadState,
     Ticket,
     TicketStatus,
@@ -47,6 +49,7 @@ from escalation.sla_watch import STALE, mark_stale
 from escalation.stats import collect_stats
 from escalation.storms import reporters
 from escalation.tickets import assignee, list_tickets
+from escalation.worker import Work, queued
 from knowledge.article import Article
 from knowledge.decision import Candidate, Decision, Outcome
 from knowledge.live import KnowledgeSnapshot, LiveKnowledge
@@ -125,6 +128,29 @@ class _Work:
     broadcast: bool = False
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A new report's decision and, unless it escalates, its rendered answer: made before the
+    report's transaction (see `Desk._take`)."""
+
+    key: str
+    decided: Decided
+    answer: Message | None
+
+
+class _Ignored:
+    """`Desk._prepare`: nothing to do for this event (overheard, or handled before)."""
+
+
+_IGNORED = _Ignored()
+
+
+def _handled(db: Session, event_key: str) -> bool:
+    """The event's key is claimed already: a read, so a retry costs no matching and no lock."""
+    query = select(SlackEvent.key).where(col(SlackEvent.key) == event_key)
+    return db.exec(query).first() is not None
+
+
 class Desk:
     """Stateless between calls, so the listeners' threads share one; hooks are registered here
     because the outbox runs them after a send, possibly in another process after a restart."""
@@ -137,7 +163,7 @@ class Desk:
         renderer: Renderer,
         settings: Settings,
         clock: Clock,
-        wake: Callable[[], None] = lambda: None,
+        wake: Callable[[frozenset[Work]], None] = lambda work: None,
         schedule: OncallSchedule | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -164,9 +190,19 @@ class Desk:
 
         `replies_only`: a channel message the bot merely overheard; only a reply in the thread
         of a report counts, and nothing is stored for the rest.
+
+        A new report is matched and its answer rendered before the transaction that stores it
+        (`_prepare`): the transaction's first write takes SQLite's one write lock, and holding it
+        through matching made every other thread, the acknowledgements' receipts included, wait.
+        The transaction looks again and claims the event's key first, so a copy handled
+        meanwhile finds it claimed and its prepared work is dropped.
         """
+        snapshot = self.knowledge.current
+        prepared = self._prepare(report, snapshot, replies_only=replies_only)
+        if isinstance(prepared, _Ignored):
+            return
         with session(self.engine) as db:
-            work = _Work(db, self.knowledge.current)
+            work = _Work(db, snapshot)
             existing = (
                 threads.by_thread(work.db, report.channel, report.thread_ts)
                 if report.thread_ts
@@ -187,8 +223,50 @@ class Desk:
             elif is_courtesy(report.text) or reply_intent(report.text) is Intent.SOLVED:
                 self._reply_to(work, report, self.renderer.message("welcome"))
             else:
-                self._new_report(work, report)
-        self.wake()
+                self._new_report(work, report, prepared)
+        self.wake(queued(db))
+
+    def _prepare(
+        self, report: Report, snapshot: KnowledgeSnapshot, *, replies_only: bool
+    ) -> _Prepared | _Ignored | None:
+        """Read (no write, so no lock) what `_take` will do; for a new report, match it and
+        render its answer now. `_IGNORED` when there is nothing to do (overheard, or the event
+        was handled before); None when it is no new report."""
+        with session(self.engine) as db:
+            if report.event_key and _handled(db, report.event_key):
+                return _IGNORED
+            work = _Work(db, snapshot)
+            existing = (
+                threads.by_thread(db, report.channel, report.thread_ts)
+                if report.thread_ts
+                else None
+            )
+            if existing is None and replies_only:
+                return _IGNORED
+            if existing is not None or self._awaiting_verdict(work, report) is not None:
+                return None
+        if asks_for_help(report.text) or is_courtesy(report.text):
+            return None
+        if reply_intent(report.text) is Intent.SOLVED:
+            return None
+        decided = self._flow(work).decide(report.text)
+        key = threads.new_key()
+        return _Prepared(key, decided, self._answer(decided.decision, key))
+
+    def _answer(self, decision: Decision, key: str) -> Message | None:
+        """The reporter's message for an answer or a suggestion; None for an escalation, whose
+        message names the ticket it opens."""
+        if decision.outcome is Outcome.SUGGEST:
+            return self.renderer.message("suggest", candidates=decision.candidates, ref=key)
+        if decision.outcome is Outcome.ANSWER:
+            assert decision.article is not None
+            return self.renderer.message(
+                "answer",
+                article=decision.article,
+                ref=key,
+                full_url=self.settings.article_url(decision.article.path),
+            )
+        return None
 
     def _awaiting_verdict(self, work: _Work, report: Report) -> SlackConversation | None:
         """The reporter's latest conversation in this DM, when their top-level message is a
@@ -209,15 +287,20 @@ class Desk:
         )
         return work.db.exec(query).first()
 
-    def _new_report(self, work: _Work, report: Report) -> None:
+    def _new_report(self, work: _Work, report: Report, prepared: _Prepared | None) -> None:
         flow = self._flow(work)
-        key = threads.new_key()
+        if prepared is None:  # it looked like something else before the transaction
+            decided = flow.decide(report.text)
+            key = threads.new_key()
+            prepared = _Prepared(key, decided, self._answer(decided.decision, key))
+        key = prepared.key
         result = flow.report(
             reporter=report.reporter,
             source=f"slack-{report.source}",
             text=report.text,
             conversation=key,
             db=work.db,
+            decided=prepared.decided,
         )
         decision, ticket = result.decision, result.ticket
         log.info(
@@ -248,18 +331,9 @@ class Desk:
             self._announce_join(work, conversation, ticket, report.reporter, report.text)
         elif ticket is not None:
             self._announce(work, conversation, ticket, decision)
-        elif decision.outcome is Outcome.SUGGEST:
-            shown = self.renderer.message("suggest", candidates=decision.candidates, ref=key)
-            self._reply(work, conversation, shown)
         else:
-            assert decision.article is not None
-            shown = self.renderer.message(
-                "answer",
-                article=decision.article,
-                ref=key,
-                full_url=self.settings.article_url(decision.article.path),
-            )
-            self._reply(work, conversation, shown)
+            assert prepared.answer is not None
+            self._reply(work, conversation, prepared.answer)
 
     def _follow_up(self, work: _Work, conversation: SlackConversation, report: Report) -> None:
         """Words in a report's thread belong to that report; only its reporter gives verdicts."""
@@ -315,7 +389,7 @@ class Desk:
             }[click.action]
             refusal = handle(work, conversation, click)
         if refusal is None:
-            self.wake()
+            self.wake(queued(db))
         return refusal
 
     def _solved(self, work: _Work, conversation: SlackConversation, click: Click) -> Message | None:

@@ -42,6 +42,14 @@ class ReportResult:
     """The ticket was already open: this report joined it (a storm) and paged nobody."""
 
 
+@dataclass(frozen=True)
+class Decided:
+    """A report's decision and how long matching took, made before any transaction is open."""
+
+    decision: Decision
+    matching_seconds: float
+
+
 class TriageFlow:
     """One employee conversation's steps: report, then feedback, a pick or a hand-over."""
 
@@ -76,17 +84,18 @@ class TriageFlow:
         text: str,
         conversation: str,
         db: Session | None = None,
+        decided: Decided | None = None,
     ) -> ReportResult:
         """Decide on a new report; an escalation opens its ticket in the same transaction.
 
         With `db`, the work joins the caller's transaction (which commits); else it is its own.
+        `decided`: `decide(text)`, done by the caller before its transaction began.
         """
-        started = time.perf_counter()
-        decision = decide(text, self.matcher, self.policy)
-        matching = time.perf_counter() - started
+        decided = decided or self.decide(text)
+        decision = decided.decision
         with self._unit(db) as db:
             if self.metrics is not None:
-                self.metrics.report_handled(db, decision.outcome, matching)
+                self.metrics.report_handled(db, decision.outcome, decided.matching_seconds)
             log_turn(
                 db,
                 conversation_key=conversation,
@@ -111,6 +120,13 @@ class TriageFlow:
                 clock=self.clock,
             )
         return ReportResult(decision, ticket, joined)
+
+    def decide(self, text: str) -> Decided:
+        """Match a report: the slow, database-free part of `report`, to do before a transaction
+        (on SQLite a transaction that has written holds the one write lock)."""
+        started = time.perf_counter()
+        decision = decide(text, self.matcher, self.policy)
+        return Decided(decision, time.perf_counter() - started)
 
     def solved(
         self, *, reporter: str, conversation: str, article: Article, db: Session | None = None

@@ -25,24 +25,29 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.listener.listener_completion_handler import ListenerCompletionHandler
 from slack_bolt.middleware import Middleware
+from slack_bolt.request.internals import build_context
 from sqlalchemy.engine import Engine
+from sqlmodel import col
 
 from bot.listeners.commands import COMMAND, SHORTCUT, invocation_key
 from bot.listeners.messages import REPORT_SUBTYPES, event_key
 from escalation.clock import Clock
 from escalation.db import session
 from escalation.inbox import (
+    GIVE_UP_AFTER,
     Receipt,
     claim_receipts,
     drop_receipt,
     receipt_kept,
     store_receipt,
 )
+from escalation.models import SlackReceipt
 from escalation.worker import PollingWorker
 
 log = logging.getLogger(__name__)
@@ -55,6 +60,23 @@ ANSWERED_EVENTS = frozenset({"message", "app_mention"})
 BATCH = 20
 REPLAY_POLL_SECONDS = 2.0
 JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+
+def slack_request(body: str, headers: dict[str, Any], **options: Any) -> BoltRequest:
+    """A `BoltRequest` of a raw body, with Bolt 1.30's form parsing corrected.
+
+    Bolt reads any form body containing the word "payload" as an interactive payload, so
+    `/triage the payload service is down` would reach no listener (its body parses to `{}`).
+    A form with no `payload` field is read as the plain form it is.
+    """
+    request = BoltRequest(body=body, headers=headers, **options)
+    if "payload" in body and (request.content_type or "").startswith(FORM):
+        fields = dict(parse_qsl(body, keep_blank_values=True))
+        if "payload" not in fields:
+            request.body = fields
+            request.context = build_context(request.context, fields)
+    return request
 
 
 def receipt_key(body: dict[str, Any]) -> str | None:
@@ -177,9 +199,9 @@ class ReceiptReplayer(PollingWorker):
             receipt.key,
             receipt.attempts,
         )
-        request = BoltRequest(
-            body=receipt.body,
-            headers={"content-type": receipt.content_type},
+        request = slack_request(
+            receipt.body,
+            {"content-type": receipt.content_type},
             mode="socket_mode",  # verified when it arrived: the signature's age no longer matters
             context={REPLAYED: True, KEY: receipt.key},
         )
@@ -188,6 +210,8 @@ class ReceiptReplayer(PollingWorker):
             log.warning("replay of %s answered %s", receipt.key, response.status)
 
     def _claim(self) -> list[Receipt]:
+        if self._took_over and not self._anything_due():
+            return []
         with session(self.engine) as s:
             if self.engine.dialect.name == "sqlite":
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
@@ -198,6 +222,25 @@ class ReceiptReplayer(PollingWorker):
                 limit=BATCH,
                 taking_over=None if self._took_over else self.started_at,
             )
+
+    def _anything_due(self) -> bool:
+        """A read first: nearly always nothing is due, and a claim takes SQLite's write lock."""
+        with self.engine.connect() as connection:
+            now = self.clock.now()
+            params = {"now": now, "given_up": now - GIVE_UP_AFTER}
+            return connection.execute(_ANY_DUE, params).first() is not None
+
+
+_ANY_DUE = (
+    sa.select(col(SlackReceipt.key))
+    .where(
+        sa.or_(
+            col(SlackReceipt.claimed_until) <= sa.bindparam("now"),
+            col(SlackReceipt.received_at) < sa.bindparam("given_up"),
+        )
+    )
+    .limit(1)
+)
 
 
 def install(app: App, engine: Engine, clock: Clock, owner: str) -> ReceiptReplayer:

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
@@ -38,6 +39,7 @@ from bot.app import Services, create_app
 from bot.config import Settings
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from bot.receipts import slack_request
 from bot.runtime import open_slack_services
 from escalation.db import session
 from escalation.errors import JethroError
@@ -177,7 +179,7 @@ class Routes:
     def __init__(
         self, app: App, health: Callable[[], Health], metrics: Metrics | None = None
     ) -> None:
-        self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.slack = _SlackHandler(app, path=EVENTS_PATH)
         self.health = health
         self.metrics = metrics
 
@@ -196,6 +198,16 @@ class Routes:
                 return _json(start_response, 400, {"error": problem})
             return self.slack(environ, start_response)
         return _json(start_response, 404, {"error": f"nothing here; Slack posts to {EVENTS_PATH}"})
+
+
+class _SlackHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, building its requests with `slack_request` (a `/triage` whose text
+    says "payload" would otherwise be lost: Bolt 1.30 reads it as an interactive payload)."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        return self.app.dispatch(
+            slack_request(request.get_body(), request.get_headers(), query=request.query_string)
+        )
 
 
 class HttpServer:

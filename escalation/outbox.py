@@ -33,7 +33,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from escalation.clock import Clock
 from escalation.db import session as unit_of_work
 from escalation.models import OutboxMessage, OutboxStatus, metadata
-from escalation.worker import PollingWorker
+from escalation.worker import PollingWorker, Work, note_queued
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def enqueue(
     if after_sent is not None and after_sent not in _hooks:
         raise ValueError(f"no outbox hook named {after_sent!r}: call register_hook() first")
     now = clock.now()
+    note_queued(session, Work.OUTBOX)
     values: dict[str, Any] = {
         "key": key,
         "method": method,

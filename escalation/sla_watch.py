@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -23,7 +24,7 @@ from escalation.clock import Clock
 from escalation.db import session as unit_of_work
 from escalation.models import Ticket
 from escalation.sla import SlaTargets, next_sla_change, sla_state
-from escalation.worker import PollingWorker
+from escalation.worker import PollingWorker, Work, note_queued
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,12 @@ Refresh = Callable[[Session, Ticket], bool]
 def run_due(
     engine: Engine, clock: Clock, *, targets: SlaTargets, refresh: Refresh, limit: int = BATCH
 ) -> int:
-    """Look at up to `limit` due tickets; returns how many were looked at."""
+    """Look at up to `limit` due tickets; returns how many were looked at.
+
+    A read comes first: when nothing is due, as nearly always, no write lock is taken.
+    """
+    if not _anything_due(engine, clock.now()):
+        return 0
     handled = 0
     while handled < limit:
         claimed: list[int] = []
@@ -54,7 +60,7 @@ def run_due(
             with unit_of_work(engine) as s:
                 if engine.dialect.name == "sqlite":
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                ticket = s.exec(_due_query(clock.now())).first()
+                ticket = s.exec(_DUE, params={"now": clock.now()}).first()
                 if ticket is None:
                     break
                 claimed.append(ticket.id or 0)
@@ -101,16 +107,28 @@ def mark_stale(session: Session, ticket: Ticket, clock: Clock) -> None:
     ticket.sla_check_at = clock.now()
     session.add(ticket)
     session.flush()
+    note_queued(session, Work.SLA)
 
 
-def _due_query(now: datetime) -> SelectOfScalar[Ticket]:
+def _due_query() -> SelectOfScalar[Ticket]:
+    """Built once, with the parameter `now`: building a query costs more Python time than
+    running it, and the watch asks at every poll."""
     return (
         select(Ticket)
-        .where(col(Ticket.sla_check_at) <= now)
+        .where(col(Ticket.sla_check_at) <= sa.bindparam("now"))
         .order_by(col(Ticket.sla_check_at), col(Ticket.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+_DUE = _due_query()
+_ANY_DUE = sa.select(col(Ticket.id)).where(col(Ticket.sla_check_at) <= sa.bindparam("now")).limit(1)
+
+
+def _anything_due(engine: Engine, now: datetime) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
 def due_checks(session: Session, now: datetime) -> list[Ticket]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -29,7 +30,7 @@ from escalation.models import EscalationStep, StepStatus, Ticket, TicketStatus
 from escalation.oncall import active_overrides
 from escalation.policy import Step, Target, policy_for
 from escalation.schedule import OncallSchedule, Override, who_is_on_call
-from escalation.worker import PollingWorker
+from escalation.worker import PollingWorker, Work, note_queued
 from knowledge.article import Severity
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def start_escalation(
     row = _step_row(ticket.id, 0, team.name, steps, now, users)
     session.add(row)
     session.flush()
+    note_queued(session, Work.ESCALATION)
     return row
 
 
@@ -124,7 +126,10 @@ def run_due(
     """Run up to `limit` due steps, one transaction each; returns how many were run or dropped.
 
     `channel` is where `@here` goes when neither the ticket's message nor its team names one.
+    A read comes first: when nothing is due, as nearly always, no write lock is taken.
     """
+    if not _anything_due(engine, clock.now()):
+        return 0
     handled = 0
     while handled < limit:
         claimed: list[int] = []
@@ -132,7 +137,7 @@ def run_due(
             with unit_of_work(engine) as s:
                 if engine.dialect.name == "sqlite":
                     s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                row = s.exec(_due_query(clock.now())).first()
+                row = s.exec(_DUE, params={"now": clock.now()}).first()
                 if row is None:
                     break
                 claimed.append(row.id or 0)
@@ -155,15 +160,30 @@ def _postpone(engine: Engine, step_id: int, until: datetime) -> None:
             s.add(row)
 
 
-def _due_query(now: datetime) -> SelectOfScalar[EscalationStep]:
+def _due_query() -> SelectOfScalar[EscalationStep]:
+    """Built once, with the parameter `now` (building it cost more than running it)."""
     return (
         select(EscalationStep)
         .where(col(EscalationStep.status) == StepStatus.PENDING)
-        .where(col(EscalationStep.due_at) <= now)
+        .where(col(EscalationStep.due_at) <= sa.bindparam("now"))
         .order_by(col(EscalationStep.due_at), col(EscalationStep.id))
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+_DUE = _due_query()
+_ANY_DUE = (
+    sa.select(col(EscalationStep.id))
+    .where(col(EscalationStep.status) == StepStatus.PENDING)
+    .where(col(EscalationStep.due_at) <= sa.bindparam("now"))
+    .limit(1)
+)
+
+
+def _anything_due(engine: Engine, now: datetime) -> bool:
+    with engine.connect() as connection:
+        return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
 def _run_step(

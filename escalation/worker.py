@@ -9,8 +9,35 @@ from __future__ import annotations
 
 import logging
 import threading
+from enum import StrEnum
+
+from sqlmodel import Session
 
 log = logging.getLogger(__name__)
+
+_QUEUED = "jethro_queued_work"
+
+
+class Work(StrEnum):
+    """The workers a transaction can give work to, for `note_queued` and `queued`."""
+
+    OUTBOX = "outbox"
+    ESCALATION = "escalation"
+    SLA = "sla"
+
+
+def note_queued(session: Session, work: Work) -> None:
+    """The session's transaction gave `work` something to do now: wake it after the commit.
+
+    Waking every worker after every commit made each one run its "what is due" query (and on
+    SQLite take the write lock) for nothing; the functions that queue work note it here instead.
+    """
+    session.info.setdefault(_QUEUED, set()).add(work)
+
+
+def queued(session: Session) -> frozenset[Work]:
+    """What `note_queued` noted in the session (still readable after it is closed)."""
+    return frozenset(session.info.get(_QUEUED, ()))
 
 
 class PollingWorker:
