@@ -1,6 +1,6 @@
 """Choose the semantic matcher's answer and suggest thresholds on validation, oos reweighted to 20%.
 
-    .venv/bin/python bench/choose_threshold.py /tmp/clinc /tmp/clinc-unseen [--test]
+    .venv/bin/python bench/choose_threshold.py /tmp/clinc /tmp/clinc-unseen [--test] [--fit]
 
 Each base is a `dataset_to_kb.py` output folder; the matcher is built as production builds it
 (`MatcherFactory`: tuned encoder, cached under /tmp/jcache). Prints top-1 and, per answer
@@ -9,6 +9,11 @@ answer threshold, per suggest threshold: how often a suggestion holds the right 
 reweighted) and the share of reports that get one. Val only, unless `--test` (read it only
 afterwards). Val has 3% out-of-scope reports and test 18%; weighting both to 20% keeps a
 threshold chosen on val honest on test.
+
+`--fit` fits the semantic matcher's shortlist weights (`SemanticConfig.shortlist`) on the val
+splits of all the bases (the first must be the full base: its labels tell CLINC's own
+out-of-scope reports from those of held-out intents) and prints them. Held-out intents' reports
+keep their share; CLINC's own out-of-scope ones are weighted to the test split's 18%.
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ import numpy as np
 
 from knowledge.decision import Candidate, Outcome
 from knowledge.evaluate import OOS, read_queries
-from knowledge.index import Matcher
+from knowledge.index import Matcher, ShortlistMatcher
 from knowledge.loader import load_kb
 from knowledge.matchers import MatcherChoice, MatcherFactory, measured_policy
+from knowledge.semantic import FloatArray, SemanticMatcher
 from knowledge.triage import TriagePolicy, decide
 
 THRESHOLDS = (0.75, 0.8, 0.85, 0.9, 0.93, 0.95, 0.96, 0.97, 0.98)
-SUGGEST = (0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.93, 0.95)
+SUGGEST = (0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.93, 0.95)
 OOS_SHARE = 0.2
+NATIVE_OOS_SHARE = 1000 / 5500
 
 
 class Replay:
@@ -44,6 +51,11 @@ class Replay:
 
     def confidence(self, ranked: Sequence[Candidate]) -> float:
         return self.matcher.confidence(ranked)
+
+    def shortlist_confidence(self, ranked: Sequence[Candidate], size: int) -> float:
+        if isinstance(self.matcher, ShortlistMatcher):
+            return self.matcher.shortlist_confidence(ranked, size)
+        return self.matcher.confidence([ranked[0], *ranked[size:]])
 
 
 def report(base: Path, split: str, factory: MatcherFactory) -> None:
@@ -78,18 +90,70 @@ def report(base: Path, split: str, factory: MatcherFactory) -> None:
             ]
         )
         rate = (weight * (shown & hit)).sum() / max((weight * shown).sum(), 1e-9)
+        raw = (shown & hit).sum() / max(shown.sum(), 1)
         print(
             f"  answer {shipped.answer_threshold}, suggest {suggest}: suggest hit(20% oos)="
-            f"{rate:.3f} suggested={shown.mean():.3f}"
+            f"{rate:.3f} suggest hit={raw:.3f} suggested={shown.mean():.3f}"
         )
+
+
+def shortlist_rows(
+    base: Path, native: set[str], factory: MatcherFactory, size: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Features of `SemanticMatcher.shortlist_confidence` for the unanswered val reports, whether
+    the right article is among the first `size`, and each report's weight."""
+    matcher = factory(load_kb(base / "kb"))
+    assert isinstance(matcher, SemanticMatcher)
+    policy = measured_policy(matcher)
+    rows, right, weight = [], [], []
+    queries = read_queries(base / "queries-val.jsonl")
+    for q in queries:
+        ranked = matcher.rank(q.text, 10)
+        if len(ranked) <= size or matcher.confidence(ranked) >= policy.answer_threshold:
+            continue
+        group = matcher.confidence([ranked[0], *ranked[size:]])
+        plain = [c.similarity or 0.0 for c in ranked[:size]]
+        closer = [s - matcher._typical[c.article.id] for c, s in zip(ranked, plain, strict=False)]
+        logit = np.log(max(group, 1e-6) / max(1 - group, 1e-6))
+        rows.append([logit, closer[0], max(closer), plain[0]])
+        right.append(q.label != OOS and q.label in {c.article.id for c in ranked[:size]})
+        weight.append(q.text in native)
+    is_native = np.array(weight, dtype=bool)
+    share = sum(q.text in native for q in queries) / len(queries)
+    w = np.where(is_native, NATIVE_OOS_SHARE / (1 - NATIVE_OOS_SHARE) * (1 - share) / share, 1.0)
+    return np.array(rows), np.array(right, dtype=np.float64), w
+
+
+def fit_shortlist(bases: Sequence[Path], factory: MatcherFactory) -> None:
+    """Weighted logistic regression (gradient descent on standardised features, small L2)."""
+    native = {q.text for q in read_queries(bases[0] / "queries-val.jsonl") if q.label == OOS}
+    for size in (2, 3):
+        parts = [shortlist_rows(base, native, factory, size) for base in bases]
+        x = np.vstack([p[0] for p in parts])
+        y = np.concatenate([p[1] for p in parts])
+        w = np.concatenate([p[2] for p in parts])
+        mean, spread = x.mean(axis=0), x.std(axis=0) + 1e-9
+        z = np.hstack([np.ones((len(x), 1)), (x - mean) / spread])
+        beta, w = np.zeros(z.shape[1]), w / w.sum()
+        for _ in range(6000):
+            p = 1 / (1 + np.exp(-z @ beta))
+            beta -= 0.5 * (z.T @ (w * (p - y)) + 1e-3 * np.r_[0, beta[1:]])
+        weights = beta[1:] / spread
+        bias = beta[0] - (beta[1:] * mean / spread).sum()
+        print(f"shortlist of {size}: {tuple(round(float(v), 3) for v in (bias, *weights))}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("bases", type=Path, nargs="+")
     parser.add_argument("--test", action="store_true", help="also print test (read it last)")
+    parser.add_argument("--fit", action="store_true", help="fit the shortlist weights on val")
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/jcache"))
     args = parser.parse_args()
-    factory = MatcherFactory(MatcherChoice.SEMANTIC, None, Path("/tmp/jcache"))
+    factory = MatcherFactory(MatcherChoice.SEMANTIC, None, args.cache)
+    if args.fit:
+        fit_shortlist(args.bases, factory)
+        return
     for base in args.bases:
         for split in ("val", "test") if args.test else ("val",):
             report(base, split, factory)

@@ -392,6 +392,10 @@ class Settings:
             measured,
             answer_threshold=_first(self.answer_threshold, measured.answer_threshold),
             suggest_threshold=_first(self.suggest_threshold, measured.suggest_threshold),
+            # an operator's suggest threshold also routes `action: escalate` articles, as before
+            escalate_threshold=(
+                measured.escalate_threshold if self.suggest_threshold is None else None
+            ),
         )
 
 

@@ -20,10 +20,15 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Candidate:
-    """One ranked article with its score from the matcher (higher is better, 0..1)."""
+    """One ranked article with its score from the matcher (higher is better, 0..1).
+
+    `similarity`: the report's plain cosine to the article (semantic matcher only), which tells
+    a near tie between articles from a report that no article covers but several resemble.
+    """
 
     article: Article
     score: float
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)

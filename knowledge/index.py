@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from itertools import chain, pairwise
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -39,6 +39,15 @@ class Matcher(Protocol):
 
     def confidence(self, ranked: Sequence[Candidate]) -> float:
         """P(the first of `ranked` is the right article and the report is in scope)."""
+        ...
+
+
+@runtime_checkable
+class ShortlistMatcher(Matcher, Protocol):
+    """A matcher with its own estimate for a shortlist (see `SemanticMatcher`)."""
+
+    def shortlist_confidence(self, ranked: Sequence[Candidate], size: int) -> float:
+        """P(the right article is among the first `size` of `ranked`, and the report in scope)."""
         ...
 
 

@@ -8,8 +8,9 @@ task; the comparison of every variant is `bench/semantic_study.py`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -26,6 +27,7 @@ IntArray = npt.NDArray[np.int64]
 
 Method = Literal["prototypes", "centroid", "nearest", "knn", "head"]
 MOMENTUM = np.float32(0.9)
+Shortlist = tuple[float, float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,12 @@ class SemanticConfig:
     the cosines before the softmax: rare words a report shares with an article (product names,
     error codes) count even where the embedding blurs them.
     `calibration` holds (bias, top score, gap to the next article) of the logistic confidence.
+    `shortlist`: the weights, for a shortlist of 2 and of 3 (and more) articles, of a logistic
+    P(the right article is among them): bias, then the calibrated confidence of the group read
+    as one article (its logit), the best article's cosine minus its own texts' mean cosine to
+    it, the most any of the group's articles has of that, and the best article's cosine. A
+    report that several articles resemble but none as closely as their own examples do is
+    usually about something the base does not cover (None: the group confidence alone).
     """
 
     method: Method = "prototypes"
@@ -65,6 +73,12 @@ class SemanticConfig:
     # bench/layer_tuning_study.py, the shipped variant (encoder's top two layers tuned, lexical
     # share 0.2): fitted on CLINC150 val, oos reweighted to a 20% share
     calibration: tuple[float, float, float] = (-2.241, 4.341, 2.206)
+    # bench/choose_threshold.py --fit: CLINC150 val, full base and a fifth of the intents held
+    # out, out-of-scope reports weighted to the test split's share
+    shortlist: tuple[Shortlist, ...] | None = (
+        (-0.717, 0.217, 3.453, 4.3, 6.631),
+        (-0.987, 0.144, 4.357, 3.801, 7.795),
+    )
 
 
 class SemanticMatcher:
@@ -90,6 +104,11 @@ class SemanticMatcher:
         self._centroids = _centroids(units, self._owners, len(self.articles))
         if self.config.method == "prototypes":
             self._centroids = _train_in_blocks(units, self._owners, self._centroids, self.config)
+        own = (units * self._centroids[self._owners]).sum(axis=1)
+        counts = np.maximum(np.bincount(self._owners, minlength=len(self.articles)), 1)
+        typical = np.bincount(self._owners, own, minlength=len(self.articles)) / counts
+        self._typical = {a.id: float(t) for a, t in zip(self.articles, typical, strict=True)}
+        self._position = {article.id: i for i, article in enumerate(self.articles)}
         self._lexical = LexicalMatcher(self.articles) if self.config.lexical else None
         self._head: _Head | None = None
         if self.config.method == "head":
@@ -106,18 +125,24 @@ class SemanticMatcher:
     def score_vectors(self, vectors: Vectors, texts: Sequence[str] | None = None) -> FloatArray:
         """Scores (reports x articles) for already-encoded reports: batch evaluation's path.
         `texts` are the reports themselves, for the lexical share of the score (if configured)."""
+        return self._scored(vectors, texts)[0]
+
+    def _scored(
+        self, vectors: Vectors, texts: Sequence[str] | None
+    ) -> tuple[FloatArray, Vectors | None]:
+        """Scores, and the plain cosines they came from (None for the `head` method)."""
         if not self.articles:
-            return np.zeros((len(vectors), 0))
+            return np.zeros((len(vectors), 0)), None
         queries = self._transform.apply(vectors)
         if self._head is not None:
-            return self._head.probabilities(queries)
-        cosines = self._cosines(queries)
+            return self._head.probabilities(queries), None
+        plain = cosines = self._cosines(queries)
         if self._lexical is not None and texts is not None:
             lexical = np.array([self._lexical.scores(t) for t in texts], dtype=np.float32)
             cosines = cosines + np.float32(self.config.lexical) * lexical
         if self.config.background is None:
-            return np.clip(cosines, 0.0, 1.0).astype(np.float64)
-        return _open_softmax(cosines, self.config.scale, self.config.background)
+            return np.clip(cosines, 0.0, 1.0).astype(np.float64), plain
+        return _open_softmax(cosines, self.config.scale, self.config.background), plain
 
     def _cosines(self, queries: Vectors) -> Vectors:
         method, n = self.config.method, len(self.articles)
@@ -138,10 +163,30 @@ class SemanticMatcher:
     def rank(self, text: str, limit: int = 10) -> list[Candidate]:
         if not self.articles or limit <= 0 or not text.strip():
             return []
-        return top_candidates(self.articles, self.scores(text), limit)
+        scores, cosines = self._scored(self.encoder.encode([text]), [text])
+        ranked = top_candidates(self.articles, scores[0], limit)
+        if cosines is None:
+            return ranked
+        row = cosines[0]
+        return [replace(c, similarity=float(row[self._position[c.article.id]])) for c in ranked]
 
     def confidence(self, ranked: Sequence[Candidate]) -> float:
         return gap_confidence(ranked, self.config.calibration)
+
+    def shortlist_confidence(self, ranked: Sequence[Candidate], size: int) -> float:
+        """P(the right article is among the first `size` of `ranked`); see `SemanticConfig`."""
+        group = gap_confidence([ranked[0], *ranked[size:]], self.config.calibration)
+        weights = self.config.shortlist
+        group_ranked = ranked[:size]
+        plain = [c.similarity for c in group_ranked if c.similarity is not None]
+        typical = [self._typical.get(c.article.id) for c in group_ranked]
+        if weights is None or len(plain) < size or None in typical:
+            return group
+        bias, w_group, w_best, w_any, w_cosine = weights[min(size - 2, len(weights) - 1)]
+        closer = [s - (t or 0.0) for s, t in zip(plain, typical, strict=True)]
+        logit = math.log(max(group, 1e-6) / max(1 - group, 1e-6))
+        z = bias + w_group * logit + w_best * closer[0] + w_any * max(closer) + w_cosine * plain[0]
+        return 1.0 / (1.0 + math.exp(-z))
 
 
 def _units(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from knowledge.article import Action
 from knowledge.decision import Candidate, Decision, Outcome
-from knowledge.index import Matcher
+from knowledge.index import Matcher, ShortlistMatcher
 
 
 @dataclass(frozen=True)
@@ -21,18 +21,22 @@ class TriagePolicy:
     `answer_threshold`: answer when P(best article is right) reaches it. `suggest_threshold`:
     otherwise offer the 2..`suggest_max` near-tied best articles when P(the right one is among
     them) reaches it. Anything less escalates. An article with `action: escalate` escalates
-    (carrying its team and severity) once P(it is the one) reaches `suggest_threshold`.
+    (carrying its team and severity) once P(it is the one) reaches `escalate_threshold` (None:
+    `suggest_threshold`); it can sit below the suggest threshold, because routing a report that is
+    going to a person anyway to the right team costs nothing when it is wrong.
     `rank_limit` is how many candidates a decision carries as evidence.
     """
 
     answer_threshold: float = 0.97
     suggest_threshold: float = 0.85
+    escalate_threshold: float | None = None
     suggest_max: int = 3
     rank_limit: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("answer_threshold", "suggest_threshold"):
-            if not 0.0 <= getattr(self, name) <= 1.0:
+        for name in ("answer_threshold", "suggest_threshold", "escalate_threshold"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
         if self.suggest_max < 2 or self.rank_limit < self.suggest_max:
             raise ValueError("need 2 <= suggest_max <= rank_limit")
@@ -51,7 +55,10 @@ def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -
     best = ranked[0]
     confidence = matcher.confidence(ranked)
     candidates = tuple(ranked)
-    if best.article.action is Action.ESCALATE and confidence >= policy.suggest_threshold:
+    routing = policy.suggest_threshold
+    if policy.escalate_threshold is not None:
+        routing = policy.escalate_threshold
+    if best.article.action is Action.ESCALATE and confidence >= routing:
         reason = f"{_matched(best, confidence)}, an article that always goes to on-call"
         return Decision(Outcome.ESCALATE, best.article, confidence, candidates, reason)
     if confidence >= policy.answer_threshold:
@@ -78,11 +85,15 @@ def _shortlist(
 ) -> tuple[int, float] | None:
     """The smallest near-tied group at the top that very likely holds the right article.
 
-    The group is scored as if it were one article: its best score, and its gap to the first
-    article outside it, which is what the matcher's calibrated confidence reads.
+    A matcher with its own shortlist estimate (`ShortlistMatcher`) gives it; otherwise the group
+    is scored as if it were one article: its best score, and its gap to the first article
+    outside it, which is what the matcher's calibrated confidence reads.
     """
     for size in range(2, min(policy.suggest_max, len(ranked)) + 1):
-        among = matcher.confidence([ranked[0], *ranked[size:]])
+        if isinstance(matcher, ShortlistMatcher):
+            among = matcher.shortlist_confidence(ranked, size)
+        else:
+            among = matcher.confidence([ranked[0], *ranked[size:]])
         if among >= policy.suggest_threshold:
             return size, among
     return None

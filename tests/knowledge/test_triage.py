@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from knowledge.article import Action, Article, Severity
@@ -94,6 +96,17 @@ def test_an_unsure_escalate_article_is_never_answered() -> None:
 
     assert decision.outcome is Outcome.ESCALATE
     assert decision.article is None
+
+
+def test_an_escalate_article_routes_at_its_own_threshold_below_the_suggest_one() -> None:
+    routing = TriagePolicy(answer_threshold=0.95, suggest_threshold=0.95, escalate_threshold=0.8)
+
+    decision = decide("site is down", MATCHER, routing)
+
+    assert decision.outcome is Outcome.ESCALATE
+    assert decision.article == OUTAGE  # carries its team and severity to on-call
+    unrouted = decide("site is down", MATCHER, replace(routing, escalate_threshold=None))
+    assert unrouted.article is None
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t"])
