@@ -24,7 +24,7 @@ from escalation.clock import Clock
 from escalation.db import session as unit_of_work
 from escalation.models import Ticket
 from escalation.sla import SlaTargets, next_sla_change, sla_state
-from escalation.worker import PollingWorker, Work, note_queued
+from escalation.worker import DueWorker, Work, note_queued
 
 log = logging.getLogger(__name__)
 
@@ -137,10 +137,11 @@ def due_checks(session: Session, now: datetime) -> list[Ticket]:
     return list(session.exec(query))
 
 
-class SlaWorker(PollingWorker):
-    """Runs `run_due` every `poll_seconds` (or on `wake()`), then wakes the outbox (`after`)."""
+class SlaWorker(DueWorker):
+    """Re-renders the messages of tickets whose SLA flag is due to change."""
 
     name = "jethro-sla"
+    batch = BATCH
 
     def __init__(
         self,
@@ -152,18 +153,9 @@ class SlaWorker(PollingWorker):
         after: Callable[[], None] = lambda: None,
         poll_seconds: float = 1.0,
     ) -> None:
-        super().__init__(poll_seconds)
-        self.engine = engine
-        self.clock = clock
+        super().__init__(engine, clock, after=after, poll_seconds=poll_seconds)
         self.targets = targets
         self.refresh = refresh
-        self.after = after
 
-    def run_once(self) -> int:
-        handled = run_due(self.engine, self.clock, targets=self.targets, refresh=self.refresh)
-        if handled:
-            self.after()
-        return handled
-
-    def tick(self) -> bool:
-        return self.run_once() == BATCH
+    def run_due(self) -> int:
+        return run_due(self.engine, self.clock, targets=self.targets, refresh=self.refresh)

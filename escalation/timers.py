@@ -30,7 +30,7 @@ from escalation.models import EscalationStep, StepStatus, Ticket, TicketStatus
 from escalation.oncall import active_overrides
 from escalation.policy import Step, Target, policy_for
 from escalation.schedule import OncallSchedule, Override, who_is_on_call
-from escalation.worker import PollingWorker, Work, note_queued
+from escalation.worker import DueWorker, Work, note_queued
 from knowledge.article import Severity
 
 log = logging.getLogger(__name__)
@@ -293,12 +293,11 @@ def _step_row(
     )
 
 
-class EscalationWorker(PollingWorker):
-    """Runs `run_due` on a daemon thread every `poll_seconds`, or at once on `wake()`, and then
-    wakes the outbox (`after`) so pages go out without waiting for its poll. Errors are logged
-    and the loop goes on."""
+class EscalationWorker(DueWorker):
+    """Runs the escalation steps that are due: pages, the channel-wide call, the next step."""
 
     name = "jethro-escalation"
+    batch = BATCH
 
     def __init__(
         self,
@@ -311,25 +310,16 @@ class EscalationWorker(PollingWorker):
         after: Callable[[], None] = lambda: None,
         poll_seconds: float = 1.0,
     ) -> None:
-        super().__init__(poll_seconds)
-        self.engine = engine
-        self.clock = clock
+        super().__init__(engine, clock, after=after, poll_seconds=poll_seconds)
         self.schedule = schedule
         self.compose = compose
         self.channel = channel
-        self.after = after
 
-    def run_once(self) -> int:
-        handled = run_due(
+    def run_due(self) -> int:
+        return run_due(
             self.engine,
             self.clock,
             schedule=self.schedule,
             compose=self.compose,
             channel=self.channel,
         )
-        if handled:
-            self.after()
-        return handled
-
-    def tick(self) -> bool:
-        return self.run_once() == BATCH

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from enum import StrEnum
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
+
+from escalation.clock import Clock
 
 log = logging.getLogger(__name__)
 
@@ -84,3 +88,36 @@ class PollingWorker:
                 log.exception("%s failed; retrying in %ss", self.name, self.poll_seconds)
             if not busy:
                 self._wakeup.wait(self.poll_seconds)
+
+
+class DueWorker(PollingWorker):
+    """Runs what is due in batches of `batch`, then calls `after` (waking the outbox, so what the
+    batch queued goes out without waiting for its poll); a full batch means more is due now."""
+
+    batch = 20
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        after: Callable[[], None] = lambda: None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        super().__init__(poll_seconds)
+        self.engine = engine
+        self.clock = clock
+        self.after = after
+
+    def run_due(self) -> int:
+        """Handle at most `batch` due items; how many were handled."""
+        raise NotImplementedError
+
+    def run_once(self) -> int:
+        handled = self.run_due()
+        if handled:
+            self.after()
+        return handled
+
+    def tick(self) -> bool:
+        return self.run_once() == self.batch
