@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -181,3 +183,24 @@ def test_heroku_style_postgres_urls_use_psycopg() -> None:
 
     assert engine.dialect.driver == "psycopg"
     engine.dispose()
+
+
+def test_a_new_sqlite_file_locked_by_a_starting_neighbour_is_waited_for(tmp_path: Path) -> None:
+    """Switching a file to WAL fails at once while another process writes to it (SQLite skips
+    its busy handler there): the second of two processes starting together used to crash."""
+    path = tmp_path / "jethro.db"
+    neighbour = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    neighbour.execute("CREATE TABLE started (at TEXT)")
+    neighbour.execute("BEGIN IMMEDIATE")
+    neighbour.execute("INSERT INTO started VALUES ('now')")
+    release = threading.Timer(0.5, lambda: neighbour.execute("COMMIT"))
+    release.start()
+    try:
+        engine = make_engine(f"sqlite:///{path}")
+        with engine.connect() as connection:
+            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        engine.dispose()
+    finally:
+        release.join()
+        neighbour.close()
+    assert mode == "wal"
