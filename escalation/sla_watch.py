@@ -24,7 +24,7 @@ from escalation.clock import Clock
 from escalation.db import session as unit_of_work
 from escalation.models import Ticket
 from escalation.sla import SlaTargets, next_sla_change, sla_state
-from escalation.worker import DueWorker, Work, note_queued
+from escalation.worker import DueWorker, Work, claim_each_due, note_queued
 
 log = logging.getLogger(__name__)
 
@@ -53,25 +53,16 @@ def run_due(
     """
     if not _anything_due(engine, clock.now()):
         return 0
-    handled = 0
-    while handled < limit:
-        claimed: list[int] = []
-        try:
-            with unit_of_work(engine) as s:
-                if engine.dialect.name == "sqlite":
-                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                ticket = s.exec(_DUE, params={"now": clock.now()}).first()
-                if ticket is None:
-                    break
-                claimed.append(ticket.id or 0)
-                _check(s, ticket, clock.now(), targets, refresh)
-        except Exception:
-            if not claimed:
-                raise
-            log.exception("SLA check of ticket #%s failed; retrying in %s", claimed[0], RETRY)
-            _postpone(engine, claimed[0], clock.now() + RETRY)
-        handled += 1
-    return handled
+    return claim_each_due(
+        engine,
+        clock,
+        _DUE,
+        lambda s, ticket: _check(s, ticket, clock.now(), targets, refresh),
+        postpone=lambda ticket_id, until: _postpone(engine, ticket_id, until),
+        retry=RETRY,
+        what="SLA check of ticket #{}",
+        limit=limit,
+    )
 
 
 def _postpone(engine: Engine, ticket_id: int, until: datetime) -> None:

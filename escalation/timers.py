@@ -30,7 +30,7 @@ from escalation.models import EscalationStep, StepStatus, Ticket, TicketStatus
 from escalation.oncall import active_overrides
 from escalation.policy import Step, Target, policy_for
 from escalation.schedule import OncallSchedule, Override, who_is_on_call
-from escalation.worker import DueWorker, Work, note_queued
+from escalation.worker import DueWorker, Work, claim_each_due, note_queued
 from knowledge.article import Severity
 
 log = logging.getLogger(__name__)
@@ -130,25 +130,16 @@ def run_due(
     """
     if not _anything_due(engine, clock.now()):
         return 0
-    handled = 0
-    while handled < limit:
-        claimed: list[int] = []
-        try:
-            with unit_of_work(engine) as s:
-                if engine.dialect.name == "sqlite":
-                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
-                row = s.exec(_DUE, params={"now": clock.now()}).first()
-                if row is None:
-                    break
-                claimed.append(row.id or 0)
-                _run_step(s, row, clock, schedule, compose, channel)
-        except Exception:
-            if not claimed:
-                raise
-            log.exception("escalation step %s failed; retrying in %s", claimed[0], RETRY_AFTER)
-            _postpone(engine, claimed[0], clock.now() + RETRY_AFTER)
-        handled += 1
-    return handled
+    return claim_each_due(
+        engine,
+        clock,
+        _DUE,
+        lambda s, row: _run_step(s, row, clock, schedule, compose, channel),
+        postpone=lambda step_id, until: _postpone(engine, step_id, until),
+        retry=RETRY_AFTER,
+        what="escalation step {}",
+        limit=limit,
+    )
 
 
 def _postpone(engine: Engine, step_id: int, until: datetime) -> None:

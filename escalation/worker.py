@@ -10,12 +10,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol, TypeVar
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from sqlmodel.sql.expression import SelectOfScalar
 
 from escalation.clock import Clock
+from escalation.db import session as unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,52 @@ def note_queued(session: Session, work: Work) -> None:
 def queued(session: Session) -> frozenset[Work]:
     """What `note_queued` noted in the session (still readable after it is closed)."""
     return frozenset(session.info.get(_QUEUED, ()))
+
+
+class _Row(Protocol):
+    id: int | None
+
+
+Row = TypeVar("Row", bound=_Row)
+
+
+def claim_each_due(
+    engine: Engine,
+    clock: Clock,
+    due: SelectOfScalar[Row],
+    handle: Callable[[Session, Row], None],
+    *,
+    postpone: Callable[[int, datetime], None],
+    retry: timedelta,
+    what: str,
+    limit: int,
+) -> int:
+    """Claim and `handle` up to `limit` due rows, one transaction each; how many were handled.
+
+    `due` selects one due row by the parameter `now`, locked and skipping locked rows
+    (PostgreSQL); SQLite takes its write lock up front instead. A row whose handling fails is
+    `postpone`d by `retry`, so one bad row cannot hold up every row behind it; `what` names it
+    in the log, with `{}` for its id.
+    """
+    handled = 0
+    while handled < limit:
+        claimed: list[int] = []
+        try:
+            with unit_of_work(engine) as s:
+                if engine.dialect.name == "sqlite":
+                    s.connection().exec_driver_sql("BEGIN IMMEDIATE")
+                row = s.exec(due, params={"now": clock.now()}).first()
+                if row is None:
+                    break
+                claimed.append(row.id or 0)
+                handle(s, row)
+        except Exception:
+            if not claimed:
+                raise
+            log.exception("%s failed; retrying in %s", what.format(claimed[0]), retry)
+            postpone(claimed[0], clock.now() + retry)
+        handled += 1
+    return handled
 
 
 class PollingWorker:
