@@ -248,7 +248,10 @@ class HttpServer:
     def stop(self, timeout: float = 5) -> None:
         """Stop accepting, finish requests in hand, and return once the loop is gone."""
         server: Any = self._server  # the loop's own thread must close its sockets: a thunk
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        try:
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        except OSError:  # the loop already closed its trigger on its way out: nothing to wake
+            log.warning("the HTTP loop had already stopped")
         if self._thread is not None:
             self._thread.join(timeout)
         server.task_dispatcher.shutdown(timeout=timeout)

@@ -183,9 +183,11 @@ class Jethro:
 
     def stop(self) -> None:
         running = self._running
-        running.server.stop()
-        running.watcher.stop()
-        running.services.close()
+        try:
+            running.server.stop()
+        finally:  # the workers must stop even so: they hold the database the test drops
+            running.watcher.stop()
+            running.services.close()
 
     def close(self) -> None:
         self.stop()
