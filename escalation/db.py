@@ -25,6 +25,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session
 
 from escalation.errors import DatabaseError
+from escalation.sqlite_writers import QueuedWriterConnection
 
 DEFAULT_DATABASE_URL = "sqlite:///jethro.db"
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -64,6 +65,15 @@ def session(engine: Engine) -> Iterator[Session]:
         except BaseException:
             s.rollback()
             raise
+
+
+def plain(session: Session) -> sa.Connection:
+    """The session's connection, for a prebuilt Core statement on a hot path, after flushing what
+    the session holds (as a query through the session would). A Core statement costs a fraction
+    of the same statement through the ORM: no entity loading, no per-call statement building."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    return session.connection()
 
 
 def database_away(error: BaseException) -> bool:
@@ -170,20 +180,29 @@ def _sqlite_engine(url: URL) -> Engine:
             raise DatabaseError(
                 f"DATABASE_URL={_shown(url)}: cannot create the folder {folder}: {exc.strerror}"
             ) from exc
-    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+    args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "factory": QueuedWriterConnection}
+    engine = sa.create_engine(url, connect_args=args)
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Per connection: wait for locks instead of failing, enforce foreign keys, and use WAL so
-    readers do not block the writer."""
+    readers do not block the writer.
+
+    `synchronous = NORMAL`: in WAL mode a commit is then written to the log without an fsync
+    (the log is synced at each checkpoint). A killed process loses nothing committed; a power
+    cut or an OS crash may lose the last commits before the checkpoint. That trade is SQLite's
+    own recommendation for WAL, and it takes about 1 ms of fsync per commit out of the write lock
+    (three commits a report). Deployments that must survive a power cut run PostgreSQL.
+    """
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
             _switch_to_wal(cursor)
+        cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
 
