@@ -3,7 +3,8 @@
 Bolt acknowledges an event before its listener works (`process_before_response` off), so a
 process killed in between would lose the report: Slack got its 200 and never sends it again. So a
 global middleware, which runs in the request's thread before any listener can ack, stores the
-raw request under its dedup key (one small insert). The work deletes the receipt in its own
+raw request under its dedup key (one small insert; requests arriving together share one
+transaction, `escalation.group_commit`). The work deletes the receipt in its own
 transaction (`escalation.inbox.claim_event`); when the listener returns, whatever is left (a
 request that needed nothing after all) is dropped. A receipt still there when its lease runs out
 (its process died, or the database went away mid-way) is replayed by `ReceiptReplayer`, on any
@@ -39,13 +40,15 @@ from bot.listeners.commands import COMMAND, SHORTCUT, invocation_key
 from bot.listeners.messages import REPORT_SUBTYPES, event_key
 from escalation.clock import Clock
 from escalation.db import session
+from escalation.group_commit import GroupCommit
 from escalation.inbox import (
     GIVE_UP_AFTER,
     Receipt,
     claim_receipts,
     drop_receipt,
+    receipt_dropped_here,
     receipt_kept,
-    store_receipt,
+    store_receipts,
 )
 from escalation.models import SlackReceipt
 from escalation.worker import PollingWorker
@@ -114,6 +117,7 @@ class ReceiptMiddleware(Middleware):
         self.engine = engine
         self.clock = clock
         self.owner = owner
+        self._group = GroupCommit[dict[str, Any]](self._write)
 
     def process(
         self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], BoltResponse]
@@ -135,15 +139,13 @@ class ReceiptMiddleware(Middleware):
         # Socket Mode hands over a parsed body: stored as JSON, the way it would be replayed.
         body = req.raw_body or json.dumps(req.body)
         content_type = (req.content_type or JSON) if req.raw_body else JSON
+        receipt = {"key": key, "body": body, "content_type": content_type[:64]}
+        self._group.submit(receipt | {"owner": self.owner, "now": self.clock.now()})
+
+    def _write(self, receipts: list[dict[str, Any]]) -> None:
+        """Requests arriving together are stored in one transaction (`GroupCommit`)."""
         with self.engine.begin() as connection:
-            store_receipt(
-                connection,
-                key=key,
-                body=body,
-                content_type=content_type[:64],
-                owner=self.owner,
-                now=self.clock.now(),
-            )
+            store_receipts(connection, receipts)
 
 
 class ReceiptCompletion(ListenerCompletionHandler):
@@ -154,7 +156,7 @@ class ReceiptCompletion(ListenerCompletionHandler):
 
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         key = request.context.get(KEY)
-        if not key or request.context.get(KEEP):
+        if not key or request.context.get(KEEP) or receipt_dropped_here(key):
             return
         try:
             with self.engine.begin() as connection:

@@ -10,7 +10,9 @@ the key and does nothing, across restarts and replicas alike. Functions flush bu
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +25,10 @@ from escalation.clock import Clock
 from escalation.models import SlackEvent, SlackReceipt, metadata
 
 log = logging.getLogger(__name__)
+
+_DROPPING = "jethro_dropping_receipts"
+_committed = threading.local()
+"""Per thread: receipt keys whose drop committed, until `receipt_dropped_here` reads them."""
 
 RECEIPT_LEASE = timedelta(seconds=30)
 """How long the process that received a request has to handle it before another one may. Handling
@@ -54,7 +60,23 @@ def claim_event(session: Session, key: str, clock: Clock) -> bool:
     values = {"key": key, "received_at": clock.now()}
     inserted = _insert_new(session.connection(), table, values, returning=table.c.key)
     drop_receipt(session.connection(), key)
+    session.info.setdefault(_DROPPING, []).append(key)
     return inserted.scalar() is not None
+
+
+def receipt_dropped_here(key: str) -> bool:
+    """Whether a transaction of this thread that dropped `key`'s receipt (`claim_event`) has
+    committed since the last call: the listener's completion then has nothing to check."""
+    dropped: set[str] = getattr(_committed, "keys", set())
+    _committed.keys = set()
+    return key in dropped
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _note_dropped(session: Session) -> None:
+    keys = session.info.pop(_DROPPING, None)
+    if keys:
+        _committed.keys = getattr(_committed, "keys", set()) | set(keys)
 
 
 def forget_events(session: Session, before: datetime) -> int:
@@ -89,15 +111,45 @@ def store_receipt(
     return _insert_new(connection, table, values, returning=table.c.key).scalar() is not None
 
 
+def store_receipts(connection: sa.Connection, receipts: list[dict[str, Any]]) -> None:
+    """`store_receipt` for several requests in one statement (`bot.receipts.GroupCommit`); each
+    dict has `key`, `body`, `content_type`, `owner` and `now`. A key already kept is skipped."""
+    table = metadata.tables[SlackReceipt.__tablename__]
+    rows = [
+        {
+            "key": r["key"],
+            "body": r["body"],
+            "content_type": r["content_type"],
+            "received_at": r["now"],
+            "claimed_by": r["owner"],
+            "claimed_until": r["now"] + RECEIPT_LEASE,
+            "attempts": 0,
+        }
+        for r in receipts
+    ]
+    dialect = connection.dialect.name
+    statement: sa.Insert
+    if dialect == "postgresql":
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    else:
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    connection.execute(statement, rows)
+
+
 def drop_receipt(connection: sa.Connection, key: str) -> None:
-    connection.execute(sa.delete(SlackReceipt).where(col(SlackReceipt.key) == key))
+    connection.execute(_DROP_RECEIPT, {"key": key})
+
+
+_DROP_RECEIPT = sa.delete(SlackReceipt).where(col(SlackReceipt.key) == sa.bindparam("key"))
 
 
 def receipt_kept(connection: sa.Connection, key: str) -> bool:
     """Whether `key` still has a receipt: a read, so checking first spares a write (and on
     SQLite the write lock) when the work already dropped it, as it nearly always has."""
-    query = sa.select(col(SlackReceipt.key)).where(col(SlackReceipt.key) == key)
-    return connection.execute(query).first() is not None
+    return connection.execute(_RECEIPT_KEPT, {"key": key}).first() is not None
+
+
+_RECEIPT_KEPT = sa.select(col(SlackReceipt.key)).where(col(SlackReceipt.key) == sa.bindparam("key"))
 
 
 def claim_receipts(
@@ -162,14 +214,20 @@ def _insert_new(
     connection: sa.Connection, table: sa.Table, values: dict[str, Any], *, returning: Any
 ) -> sa.CursorResult[Any]:
     """INSERT unless the `key` exists, safely against a concurrent insert of the same key."""
-    dialect = connection.dialect.name
+    statement = insert_unless_kept(connection.dialect.name, table.name, returning.name)
+    return connection.execute(statement, values)
+
+
+@functools.cache
+def insert_unless_kept(dialect: str, table_name: str, returning: str) -> sa.Insert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING `returning`, built once per table:
+    building it was a good part of what a claim cost."""
+    table = metadata.tables[table_name]
     statement: sa.Insert
     if dialect == "postgresql":
         statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
     elif dialect == "sqlite":
         statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
     else:
-        raise NotImplementedError(
-            f"events are deduplicated on PostgreSQL and SQLite, not {dialect}"
-        )
-    return connection.execute(statement.values(**values).returning(returning))
+        raise NotImplementedError(f"keys are deduplicated on PostgreSQL and SQLite, not {dialect}")
+    return statement.returning(table.c[returning])
