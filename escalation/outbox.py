@@ -17,6 +17,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -24,14 +25,15 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from escalation.clock import Clock
+from escalation.db import plain
 from escalation.db import session as unit_of_work
+from escalation.inbox import insert_unless_kept
 from escalation.models import OutboxMessage, OutboxStatus, metadata
 from escalation.worker import PollingWorker, Work, note_queued
 
@@ -81,6 +83,8 @@ TRANSIENT_ERRORS = frozenset(
 RESULT_KEYS = ("channel", "ts", "message_ts")
 BATCH = 20
 """Messages a worker claims at a time; a full batch means more are due, so it goes on at once."""
+SEND_THREADS = 8
+"""Calls of one batch in flight at once (to different channels: a batch has one a channel)."""
 
 _hooks: dict[str, Hook] = {}
 
@@ -112,8 +116,9 @@ def enqueue(
     key: str | None = None,
     after_sent: str | None = None,
     ref: dict[str, Any] | None = None,
-) -> OutboxMessage | None:
-    """Store a Web API call in the caller's transaction; None if `key` was already enqueued.
+) -> int | None:
+    """Store a Web API call in the caller's transaction; its id, or None if `key` was already
+    enqueued. A plain insert (no ORM object), since nothing reads it back before the commit.
 
     `after_sent` names a hook (see `register_hook`) run with `ref` when Slack accepted the call.
     Call `OutboxWorker.wake()` after the transaction commits for the lowest latency.
@@ -135,11 +140,6 @@ def enqueue(
         "next_attempt_at": now,
         "result": {},
     }
-    if key is None:
-        message = OutboxMessage(**values)
-        session.add(message)
-        session.flush()
-        return message
     return _insert_once(session, values)
 
 
@@ -213,6 +213,7 @@ class OutboxSender:
         channel_interval: float = 1.0,
         lease_seconds: float = 60.0,
         observer: SendObserver | None = None,
+        send_threads: int = SEND_THREADS,
     ) -> None:
         if lease_seconds <= client.timeout:
             raise ValueError(
@@ -227,18 +228,42 @@ class OutboxSender:
         self.lease = timedelta(seconds=lease_seconds)
         self._random = random.Random()
         self.observer: SendObserver = observer or _Unobserved()
+        self.send_threads = send_threads
+        self._sending: ThreadPoolExecutor | None = None
 
     def send_due(self, limit: int = BATCH) -> int:
-        """Claim due messages, send them, record each; returns how many were attempted."""
+        """Claim due messages, send them, record what came of them; returns how many were
+        attempted.
+
+        A claimed batch holds at most one message a channel, so its calls go out at once, on
+        `send_threads` threads (each waits on Slack, not on the interpreter), and their outcomes
+        are recorded in one transaction: one commit a batch instead of one a message.
+        """
         handled = 0
         while handled < limit:
-            claimed = self.claim(limit - handled)
-            if not claimed:
+            wanted = limit - handled
+            claimed = self.claim(wanted)
+            if claimed:
+                self._record(claimed, self._attempt_all(claimed))
+                handled += len(claimed)
+            if not claimed or (len(claimed) < wanted and self.channel_interval):
+                # Nothing else is due: the claimed channels wait out their interval, and work
+                # queued meanwhile wakes the worker. Spares a claim (on SQLite, the write lock).
                 break
-            for message in claimed:
-                self._record(message, self._attempt(message))
-            handled += len(claimed)
         return handled
+
+    def close(self) -> None:
+        """Let the sending threads go (the messages are in the database, nothing is lost)."""
+        if self._sending is not None:
+            self._sending.shutdown(wait=True)
+            self._sending = None
+
+    def _attempt_all(self, claimed: list[OutboxMessage]) -> list[_Outcome]:
+        if len(claimed) == 1 or self.send_threads <= 1:
+            return [self._attempt(message) for message in claimed]
+        if self._sending is None:
+            self._sending = ThreadPoolExecutor(self.send_threads, "jethro-outbox-send")
+        return list(self._sending.map(self._attempt, claimed))
 
     def claim(self, limit: int = BATCH) -> list[OutboxMessage]:
         """Lease up to `limit` due messages, at most one per channel: the oldest pending one,
@@ -328,31 +353,42 @@ class OutboxSender:
         jittered = timedelta(seconds=step.total_seconds() * self._random.uniform(0.5, 1.0))
         return max(MIN_RETRY, jittered)
 
-    def _record(self, claimed: OutboxMessage, outcome: _Outcome) -> None:
+    def _record(self, claimed: list[OutboxMessage], outcomes: list[_Outcome]) -> None:
         now = self.clock.now()
+        ids = [message.id for message in claimed]
         with unit_of_work(self.engine) as s:
-            message = s.get(OutboxMessage, claimed.id, with_for_update=True)
-            if message is None or message.status is not OutboxStatus.PENDING:
-                log.warning("outbox message %s was finished by another worker", claimed.id)
-                return
-            if message.claimed_by != self.worker_id:
-                log.warning("outbox message %s: lease ran out while sending", claimed.id)
-            message.attempted_at = now
-            message.claimed_by = None
-            message.claimed_until = None
-            message.last_error = outcome.error
-            if outcome.data is not None:
-                self._mark_sent(s, message, outcome.data, now)
-                fields = _fields(message)
-                log.info("outbox message %s sent (%s)", message.id, message.method, extra=fields)
-            elif outcome.retry_at is not None:
-                message.next_attempt_at = outcome.retry_at
-            else:
-                message.status = OutboxStatus.DEAD
+            query = select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+            current = {message.id: message for message in s.exec(query.with_for_update())}
+            for sent, outcome in zip(claimed, outcomes, strict=True):
+                message = current.get(sent.id)
+                if message is None or message.status is not OutboxStatus.PENDING:
+                    log.warning("outbox message %s was finished by another worker", sent.id)
+                    continue
+                self._record_one(s, message, outcome, now)
             s.flush()
-        self.observer.send_result(
-            "sent" if outcome.data is not None else "retry" if outcome.retry_at else "dead"
-        )
+        for outcome in outcomes:
+            self.observer.send_result(
+                "sent" if outcome.data is not None else "retry" if outcome.retry_at else "dead"
+            )
+
+    def _record_one(
+        self, s: Session, message: OutboxMessage, outcome: _Outcome, now: datetime
+    ) -> None:
+        if message.claimed_by != self.worker_id:
+            log.warning("outbox message %s: lease ran out while sending", message.id)
+        message.attempted_at = now
+        message.claimed_by = None
+        message.claimed_until = None
+        message.last_error = outcome.error
+        if outcome.data is not None:
+            self._mark_sent(s, message, outcome.data, now)
+            log.info(
+                "outbox message %s sent (%s)", message.id, message.method, extra=_fields(message)
+            )
+        elif outcome.retry_at is not None:
+            message.next_attempt_at = outcome.retry_at
+        else:
+            message.status = OutboxStatus.DEAD
 
     def _mark_sent(
         self, s: Session, message: OutboxMessage, data: dict[str, Any], now: datetime
@@ -386,6 +422,10 @@ class OutboxWorker(PollingWorker):
         super().__init__(poll_seconds)
         self.sender = sender
         self._purged_at: datetime | None = None
+
+    def stop(self, timeout: float = 5) -> None:
+        super().stop(timeout)
+        self.sender.close()
 
     def tick(self) -> bool:
         busy = self.sender.send_due(BATCH) == BATCH
@@ -436,20 +476,12 @@ def _due_query() -> SelectOfScalar[OutboxMessage]:
 _DUE = _due_query()
 
 
-def _insert_once(session: Session, values: dict[str, Any]) -> OutboxMessage | None:
-    """Insert unless the key exists, safely against a concurrent insert of the same key."""
+def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert unless the key exists (a None key never does), safely against a concurrent
+    insert of the same key; the new id, or None."""
     dialect = session.get_bind().dialect.name
-    table = metadata.tables[OutboxMessage.__tablename__]
-    statement: sa.Insert
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    else:
-        raise NotImplementedError(f"the outbox supports PostgreSQL and SQLite, not {dialect}")
-    inserted = session.connection().execute(statement.values(**values).returning(table.c.id))
-    new_id = inserted.scalar()
-    return None if new_id is None else session.get(OutboxMessage, new_id)
+    statement = insert_unless_kept(dialect, OutboxMessage.__tablename__, "id")
+    return plain(session).execute(statement, values).scalar()
 
 
 def _fields(message: OutboxMessage) -> dict[str, Any]:

@@ -136,8 +136,9 @@ def test_stuck_messages_dead_ones_and_overdue_pages_are_reported_with_their_fix(
             ("C0GONE", OutboxStatus.DEAD, "channel_not_found"),
         ]:
             args = {"channel": channel, "text": "hello"}
-            message = outbox.enqueue(db, method="chat.postMessage", args=args, clock=earlier)
-            assert isinstance(message, OutboxMessage)
+            message_id = outbox.enqueue(db, method="chat.postMessage", args=args, clock=earlier)
+            message = db.get(OutboxMessage, message_id)
+            assert message is not None
             message.status, message.last_error, message.attempted_at = status, error, earlier.now()
     engine.dispose()
 

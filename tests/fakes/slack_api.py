@@ -69,6 +69,12 @@ class _State:
     outage: Fault | None = None
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128
+    """http.server's listen backlog is 5: a sixth connection arriving at once (the outbox sends
+    a batch concurrently) had its SYN dropped and waited a second for the retransmit."""
+
+
 class FakeSlack:
     """The fake; use it as a context manager, or through the `fake_slack` pytest fixture."""
 
@@ -116,7 +122,7 @@ class FakeSlack:
         return f"{self.url}/response/{next(self._ids)}"
 
     def start(self) -> FakeSlack:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = _Server(("127.0.0.1", 0), _Handler)
         server.daemon_threads = True
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
