@@ -18,8 +18,9 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from bot.blocks import Block, Message, api_args, fit_message
 from bot.channel import EngineersChannel
@@ -33,7 +34,7 @@ from bot.render import Renderer
 from escalation import outbox, threads
 from escalation.clock import Clock
 from escalation.conversations import log_turn
-from escalation.db import session
+from escalation.db import plain, session
 from escalation.inbox import claim_event
 from escalation.models import (
     OutboxMessage,
@@ -147,8 +148,20 @@ _IGNORED = _Ignored()
 
 def _handled(db: Session, event_key: str) -> bool:
     """The event's key is claimed already: a read, so a retry costs no matching and no lock."""
-    query = select(SlackEvent.key).where(col(SlackEvent.key) == event_key)
-    return db.exec(query).first() is not None
+    return plain(db).execute(_HANDLED, {"key": event_key}).first() is not None
+
+
+_HANDLED = sa.select(col(SlackEvent.key)).where(col(SlackEvent.key) == sa.bindparam("key"))
+_LATEST = (
+    sa.select(col(SlackConversation.id))
+    .where(
+        col(SlackConversation.channel) == sa.bindparam("channel"),
+        col(SlackConversation.reporter) == sa.bindparam("reporter"),
+        col(SlackConversation.updated_at) >= sa.bindparam("since"),
+    )
+    .order_by(col(SlackConversation.id).desc())
+    .limit(1)
+)
 
 
 class Desk:
@@ -275,17 +288,13 @@ class Desk:
             return None
         if reply_intent(report.text) is Intent.DETAIL:
             return None
-        query = (
-            select(SlackConversation)
-            .where(
-                col(SlackConversation.channel) == report.channel,
-                col(SlackConversation.reporter) == report.reporter,
-                col(SlackConversation.updated_at) >= self.clock.now() - VERDICT_WINDOW,
-            )
-            .order_by(col(SlackConversation.id).desc())
-            .limit(1)
-        )
-        return work.db.exec(query).first()
+        params = {
+            "channel": report.channel,
+            "reporter": report.reporter,
+            "since": self.clock.now() - VERDICT_WINDOW,
+        }
+        latest = plain(work.db).execute(_LATEST, params).scalar()
+        return None if latest is None else work.db.get(SlackConversation, latest)
 
     def _new_report(self, work: _Work, report: Report, prepared: _Prepared | None) -> None:
         flow = self._flow(work)
