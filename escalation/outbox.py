@@ -274,11 +274,14 @@ class OutboxSender:
                 s.connection().exec_driver_sql("BEGIN IMMEDIATE")
             params = {"now": now, "since": now - self.channel_interval, "limit": limit}
             claimed = list(s.exec(_DUE, params=params))
-            for message in claimed:
-                message.claimed_by = self.worker_id
-                message.claimed_until = now + self.lease
-                message.attempts += 1
-            s.flush()
+            if claimed:
+                lease = {"ids": [m.id for m in claimed], "by": self.worker_id}
+                s.connection().execute(_LEASE, lease | {"until": now + self.lease})
+            s.expunge_all()  # the objects below are what was leased, not changes to save
+        for message in claimed:
+            message.claimed_by = self.worker_id
+            message.claimed_until = now + self.lease
+            message.attempts += 1
         return claimed
 
     def _attempt(self, message: OutboxMessage) -> _Outcome:
@@ -354,41 +357,54 @@ class OutboxSender:
         return max(MIN_RETRY, jittered)
 
     def _record(self, claimed: list[OutboxMessage], outcomes: list[_Outcome]) -> None:
+        """What came of a batch, in one transaction. A message with no hook to run is finished
+        with one plain UPDATE for the batch (`_FINISH`, guarded by its status so a message
+        another worker finished is left alone); one with a hook goes through the ORM."""
         now = self.clock.now()
-        ids = [message.id for message in claimed]
+        rows: list[dict[str, Any]] = []
+        hooked: list[tuple[OutboxMessage, _Outcome]] = []
+        for message, outcome in zip(claimed, outcomes, strict=True):
+            if message.claimed_by != self.worker_id:
+                log.warning("outbox message %s: lease ran out while sending", message.id)
+            if outcome.data is not None and message.after_sent is not None:
+                hooked.append((message, outcome))
+            else:
+                rows.append(_finished(message, outcome, now))
+            if outcome.data is not None:
+                fields = _fields(message)
+                log.info("outbox message %s sent (%s)", message.id, message.method, extra=fields)
         with unit_of_work(self.engine) as s:
-            query = select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-            current = {message.id: message for message in s.exec(query.with_for_update())}
-            for sent, outcome in zip(claimed, outcomes, strict=True):
-                message = current.get(sent.id)
-                if message is None or message.status is not OutboxStatus.PENDING:
-                    log.warning("outbox message %s was finished by another worker", sent.id)
-                    continue
-                self._record_one(s, message, outcome, now)
-            s.flush()
+            if rows:
+                finished = s.connection().execute(_FINISH, rows).rowcount
+                if 0 <= finished < len(rows):
+                    log.warning(
+                        "%d outbox messages were finished by another worker", len(rows) - finished
+                    )
+            if hooked:
+                self._record_hooked(s, hooked, now)
         for outcome in outcomes:
             self.observer.send_result(
                 "sent" if outcome.data is not None else "retry" if outcome.retry_at else "dead"
             )
 
-    def _record_one(
-        self, s: Session, message: OutboxMessage, outcome: _Outcome, now: datetime
+    def _record_hooked(
+        self, s: Session, hooked: list[tuple[OutboxMessage, _Outcome]], now: datetime
     ) -> None:
-        if message.claimed_by != self.worker_id:
-            log.warning("outbox message %s: lease ran out while sending", message.id)
-        message.attempted_at = now
-        message.claimed_by = None
-        message.claimed_until = None
-        message.last_error = outcome.error
-        if outcome.data is not None:
+        ids = [message.id for message, _ in hooked]
+        query = select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+        current = {message.id: message for message in s.exec(query.with_for_update())}
+        for sent, outcome in hooked:
+            message = current.get(sent.id)
+            if message is None or message.status is not OutboxStatus.PENDING:
+                log.warning("outbox message %s was finished by another worker", sent.id)
+                continue
+            assert outcome.data is not None
+            message.attempted_at = now
+            message.claimed_by = None
+            message.claimed_until = None
+            message.last_error = outcome.error
             self._mark_sent(s, message, outcome.data, now)
-            log.info(
-                "outbox message %s sent (%s)", message.id, message.method, extra=_fields(message)
-            )
-        elif outcome.retry_at is not None:
-            message.next_attempt_at = outcome.retry_at
-        else:
-            message.status = OutboxStatus.DEAD
+        s.flush()
 
     def _mark_sent(
         self, s: Session, message: OutboxMessage, data: dict[str, Any], now: datetime
@@ -474,6 +490,50 @@ def _due_query() -> SelectOfScalar[OutboxMessage]:
 
 
 _DUE = _due_query()
+_OUTBOX = metadata.tables[OutboxMessage.__tablename__]
+_LEASE = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        claimed_by=sa.bindparam("by"),
+        claimed_until=sa.bindparam("until"),
+        attempts=_OUTBOX.c.attempts + 1,
+    )
+)
+_FINISH = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.id == sa.bindparam("message_id"))
+    .where(_OUTBOX.c.status == OutboxStatus.PENDING)
+    .values(
+        status=sa.bindparam("new_status"),
+        attempted_at=sa.bindparam("now"),
+        claimed_by=None,
+        claimed_until=None,
+        last_error=sa.bindparam("error"),
+        next_attempt_at=sa.bindparam("next_attempt"),
+        sent_at=sa.bindparam("sent"),
+        result=sa.bindparam("outcome"),
+    )
+)
+
+
+def _finished(message: OutboxMessage, outcome: _Outcome, now: datetime) -> dict[str, Any]:
+    """`_FINISH`'s parameters for a message without a hook: sent, to retry, or dead."""
+    status = OutboxStatus.PENDING if outcome.retry_at is not None else OutboxStatus.DEAD
+    if outcome.data is not None:
+        status = OutboxStatus.SENT
+    data = outcome.data or {}
+    return {
+        "message_id": message.id,
+        "new_status": status,
+        "now": now,
+        "error": outcome.error,
+        "next_attempt": outcome.retry_at or message.next_attempt_at,
+        "sent": now if outcome.data is not None else None,
+        "outcome": {k: data[k] for k in RESULT_KEYS if k in data}
+        if outcome.data
+        else message.result,
+    }
 
 
 def _insert_once(session: Session, values: dict[str, Any]) -> int | None:
