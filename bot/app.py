@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
 from bot import listeners
+from bot.acks_first import AcksFirst
 from bot.blocks import Message
 from bot.channel import EngineersChannel
 from bot.config import Settings
@@ -43,11 +44,9 @@ from knowledge.live import LiveKnowledge
 
 log = logging.getLogger(__name__)
 
-LISTENER_THREADS = 2
-"""Reports handled at once. Each is a few milliseconds of Python (matching, rendering, one
-transaction), so more threads only fight over the interpreter lock, and the acknowledgements'
-threads then wait their turn: at 80 reports a second on SQLite, 8 threads gave an ack p99 of
-2.1 s, 4 gave 0.7 s, 2 gave 0.13 s, for the same throughput (`bench/load.py`)."""
+LISTENER_THREADS = 8
+"""Requests handled at once. Reports match on all of them (concurrent reports share an encoder
+pass) but do the rest at most `bot.desk.BUSY_THREADS` at a time."""
 
 
 @dataclass
@@ -71,12 +70,15 @@ class Services:
     """This process, as the holder of the receipts it stores (`bot/receipts.py`)."""
     replayer: ReceiptReplayer | None = None
     """Set by `create_app`: replays the requests a dead or failed handling left."""
+    acks: AcksFirst = field(default_factory=AcksFirst)
+    """Slack requests in flight over HTTP; the desk and the outbox let them go first."""
     metrics: Metrics = field(init=False)
     """This bot's own registry (`GET /metrics`), so several bots in one process never clash."""
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.engine, self.clock)
         self.outbox.sender.observer = self.metrics
+        self.outbox.pause = self.acks.wait_turn
 
     def start_workers(self) -> None:
         self.outbox.start()
@@ -135,6 +137,7 @@ def create_app(services: Services) -> App:
         wake=services.wake,
         schedule=services.schedule,
         metrics=services.metrics,
+        acks=services.acks,
     )
     engineers = EngineersChannel(
         engine=services.engine,

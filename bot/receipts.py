@@ -51,6 +51,7 @@ from escalation.inbox import (
     store_receipts,
 )
 from escalation.models import SlackReceipt
+from escalation.sqlite_writers import urgent_writes
 from escalation.worker import PollingWorker
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,9 @@ class ReceiptMiddleware(Middleware):
         self._group.submit(receipt | {"owner": self.owner, "now": self.clock.now()})
 
     def _write(self, receipts: list[dict[str, Any]]) -> None:
-        """Requests arriving together are stored in one transaction (`GroupCommit`)."""
-        with self.engine.begin() as connection:
+        """Requests arriving together are stored in one transaction (`GroupCommit`), before
+        the work waiting for SQLite's write lock: an acknowledgement waits for this."""
+        with urgent_writes(), self.engine.begin() as connection:
             store_receipts(connection, receipts)
 
 

@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from waitress import wasyncore
 from waitress.server import BaseWSGIServer, create_server
 
+from bot.acks_first import AcksFirst
 from bot.app import Services, create_app
 from bot.config import Settings
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -91,7 +92,10 @@ def serve(
             _socket_mode(app, settings, ready)
         else:
             routes = Routes(
-                app, health_check(services.engine, services.knowledge), services.metrics
+                app,
+                health_check(services.engine, services.knowledge),
+                services.metrics,
+                services.acks,
             )
             server = HttpServer(routes, host=host, port=port)
             ready(f"Jethro is serving Slack on http://{host}:{server.port}{EVENTS_PATH}")
@@ -177,11 +181,16 @@ class Routes:
     like the health check: keep the port on your own network), 404 for anything else."""
 
     def __init__(
-        self, app: App, health: Callable[[], Health], metrics: Metrics | None = None
+        self,
+        app: App,
+        health: Callable[[], Health],
+        metrics: Metrics | None = None,
+        acks: AcksFirst | None = None,
     ) -> None:
         self.slack = _SlackHandler(app, path=EVENTS_PATH)
         self.health = health
         self.metrics = metrics
+        self.acks = acks or AcksFirst()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "")
@@ -196,7 +205,8 @@ class Routes:
             problem = _malformed(environ)
             if problem is not None:
                 return _json(start_response, 400, {"error": problem})
-            return self.slack(environ, start_response)
+            with self.acks.acknowledging():
+                return self.slack(environ, start_response)
         return _json(start_response, 404, {"error": f"nothing here; Slack posts to {EVENTS_PATH}"})
 
 

@@ -438,12 +438,15 @@ class OutboxWorker(PollingWorker):
         super().__init__(poll_seconds)
         self.sender = sender
         self._purged_at: datetime | None = None
+        self.pause: Callable[[], None] = lambda: None
+        """Called before each batch; `jethro run` lets acknowledgements in flight go first."""
 
     def stop(self, timeout: float = 5) -> None:
         super().stop(timeout)
         self.sender.close()
 
     def tick(self) -> bool:
+        self.pause()
         busy = self.sender.send_due(BATCH) == BATCH
         self._purged_at = self._purge(self._purged_at)
         return busy

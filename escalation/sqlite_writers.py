@@ -20,22 +20,72 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _WRITES = ("insert", "update", "delete", "replace", "begin", "savepoi", "create", "drop", "alter")
 """Statements that may take SQLite's write lock; a read never waits for the Python one."""
 
-_locks: dict[str, threading.Lock] = {}
+
+class WriterLock:
+    """A lock whose urgent waiters go before the others: the receipt a Slack acknowledgement
+    waits for is written before the work queued behind it (`urgent_writes`)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held = False
+        self._urgent_waiting = 0
+        self.waiting = 0
+        """Threads waiting for the lock now."""
+
+    def acquire(self, timeout: float) -> bool:
+        urgent = getattr(_thread, "urgent", False)
+        with self._changed:
+            self.waiting += 1
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                free = self._changed.wait_for(
+                    lambda: not self._held and (urgent or not self._urgent_waiting), timeout
+                )
+                self._held = self._held or free
+                return free
+            finally:
+                self.waiting -= 1
+                if urgent:
+                    self._urgent_waiting -= 1
+
+    def release(self) -> None:
+        with self._changed:
+            self._held = False
+            self._changed.notify_all()
+
+
+_thread = threading.local()
+
+
+@contextmanager
+def urgent_writes() -> Iterator[None]:
+    """Writes of this thread, in the block, take the lock before the others waiting for it."""
+    _thread.urgent = True
+    try:
+        yield
+    finally:
+        _thread.urgent = False
+
+
+_locks: dict[str, WriterLock] = {}
 _locks_guard = threading.Lock()
 
 
-def _lock_for(database: str) -> threading.Lock | None:
+def _lock_for(database: str) -> WriterLock | None:
     """The lock of a database file; None for an in-memory database (one connection, no sharing)."""
     if database in ("", ":memory:") or database.startswith("file:"):
         return None
     path = os.path.realpath(database)
     with _locks_guard:
-        return _locks.setdefault(path, threading.Lock())
+        return _locks.setdefault(path, WriterLock())
 
 
 class QueuedWriterConnection(sqlite3.Connection):

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
-from escalation.sqlite_writers import QueuedWriterConnection
+from escalation.sqlite_writers import QueuedWriterConnection, urgent_writes
 
 
 def connect(path: Path, timeout: float = 5.0) -> sqlite3.Connection:
@@ -97,3 +100,37 @@ def test_a_write_nested_in_another_connections_transaction_fails_instead_of_hang
     outer.commit()
     inner.execute("INSERT INTO note (text) VALUES ('inner')")  # free again once it committed
     inner.commit()
+
+
+def test_an_urgent_writer_goes_before_the_writers_already_waiting(path: Path) -> None:
+    holder = connect(path)
+    holder.execute("INSERT INTO note (text) VALUES ('holding')")  # holds the lock
+    order: list[str] = []
+    lock = holder._writer_lock
+    assert lock is not None
+
+    def write(text: str, urgent: bool) -> None:
+        connection = connect(path)
+        with urgent_writes() if urgent else nullcontext():
+            connection.execute("INSERT INTO note (text) VALUES (?)", (text,))
+        order.append(text)
+        connection.commit()
+
+    normal = threading.Thread(target=write, args=("work", False))
+    normal.start()
+    _wait_for(lambda: lock.waiting == 1)
+    urgent = threading.Thread(target=write, args=("receipt", True))
+    urgent.start()
+    _wait_for(lambda: lock.waiting == 2)
+    holder.commit()
+    for thread in (normal, urgent):
+        thread.join(10)
+
+    assert order == ["receipt", "work"]
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 10
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert condition()
