@@ -284,6 +284,7 @@ class Desk:
         (`knowledge.batching`), so the more threads match at once the cheaper each report."""
         self._turns.release()
         try:
+            self.acks.wait_turn()
             return flow.decide(text)
         finally:
             self.acks.wait_turn()

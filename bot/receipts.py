@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -106,6 +108,36 @@ def receipt_key(body: dict[str, Any]) -> str | None:
     return None
 
 
+class InHand:
+    """Receipts this process has stored or is replaying and not yet finished: queued behind a
+    burst, their lease can run out while the work is still coming. The replayer of this
+    process then leaves them alone (its claim just renews their lease) instead of queueing the
+    same work twice, which made an overload worse. An entry older than `STALE` is not trusted
+    (a request no listener took never reports back)."""
+
+    STALE = 600.0
+
+    def __init__(self) -> None:
+        self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._since[key] = time.monotonic()
+
+    def done(self, key: str) -> None:
+        with self._lock:
+            self._since.pop(key, None)
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            since = self._since.get(str(key))
+            if since is not None and time.monotonic() - since > self.STALE:
+                del self._since[str(key)]
+                return False
+            return since is not None
+
+
 def keep_for_replay(context: BoltContext) -> None:
     """The listener failed for want of the database: leave its receipt for a replay."""
     context[KEEP] = True
@@ -114,10 +146,11 @@ def keep_for_replay(context: BoltContext) -> None:
 class ReceiptMiddleware(Middleware):
     """Stores the receipt before the chain goes on to the listener (and so before its ack)."""
 
-    def __init__(self, engine: Engine, clock: Clock, owner: str) -> None:
+    def __init__(self, engine: Engine, clock: Clock, owner: str, in_hand: InHand) -> None:
         self.engine = engine
         self.clock = clock
         self.owner = owner
+        self.in_hand = in_hand
         self._group = GroupCommit[dict[str, Any]](self._write)
 
     def process(
@@ -134,6 +167,7 @@ class ReceiptMiddleware(Middleware):
             log.warning("refused Slack request %s, Slack will send it again: %s", key, exc)
             return BoltResponse(status=503, body={"error": "cannot store the request now"})
         req.context[KEY] = key
+        self.in_hand.add(key)
         return next()
 
     def _store(self, key: str, req: BoltRequest) -> None:
@@ -153,11 +187,14 @@ class ReceiptMiddleware(Middleware):
 class ReceiptCompletion(ListenerCompletionHandler):
     """After a listener returns: drop its receipt, unless it asked to keep it for a replay."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, in_hand: InHand) -> None:
         self.engine = engine
+        self.in_hand = in_hand
 
     def handle(self, request: BoltRequest, response: BoltResponse | None) -> None:
         key = request.context.get(KEY)
+        if key:
+            self.in_hand.done(key)
         if not key or request.context.get(KEEP) or receipt_dropped_here(key):
             return
         try:
@@ -181,8 +218,10 @@ class ReceiptReplayer(PollingWorker):
         clock: Clock,
         owner: str,
         poll_seconds: float = REPLAY_POLL_SECONDS,
+        in_hand: InHand | None = None,
     ) -> None:
         super().__init__(poll_seconds)
+        self.in_hand = in_hand or InHand()
         self.app = app
         self.engine = engine
         self.clock = clock
@@ -194,6 +233,9 @@ class ReceiptReplayer(PollingWorker):
         receipts = self._claim()
         self._took_over = True
         for receipt in receipts:
+            if receipt.key in self.in_hand:
+                log.info("Slack request %s is still queued here; its lease is renewed", receipt.key)
+                continue
             self.replay(receipt)
         return len(receipts) == BATCH
 
@@ -209,6 +251,7 @@ class ReceiptReplayer(PollingWorker):
             mode="socket_mode",  # verified when it arrived: the signature's age no longer matters
             context={REPLAYED: True, KEY: receipt.key},
         )
+        self.in_hand.add(receipt.key)
         response = self.app.dispatch(request)
         if response.status >= 400:
             log.warning("replay of %s answered %s", receipt.key, response.status)
@@ -249,6 +292,7 @@ _ANY_DUE = (
 
 def install(app: App, engine: Engine, clock: Clock, owner: str) -> ReceiptReplayer:
     """Store receipts on `app` and drop them after its listeners; the replayer is not started."""
-    app.use(ReceiptMiddleware(engine, clock, owner))
-    app.listener_runner.listener_completion_handler = ReceiptCompletion(engine)
-    return ReceiptReplayer(app, engine, clock, owner)
+    in_hand = InHand()
+    app.use(ReceiptMiddleware(engine, clock, owner, in_hand))
+    app.listener_runner.listener_completion_handler = ReceiptCompletion(engine, in_hand)
+    return ReceiptReplayer(app, engine, clock, owner, in_hand=in_hand)

@@ -5,6 +5,7 @@ the bot reaches it through a TCP relay the test cuts."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,3 +91,37 @@ def test_reports_acknowledged_before_postgresql_went_away_are_answered_after(
     assert sorted(c.response["channel"] for c in answered) == [f"D0E{i}" for i in range(6)]
     assert len([c for c in fake_slack.calls("chat.postMessage") if c.ok]) == 6
     assert conversations == 6 and receipts_left == 0
+
+
+def test_a_report_still_queued_when_its_lease_runs_out_is_not_queued_twice(
+    fake_slack: FakeSlack, schema_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Behind a burst, work can wait longer than its receipt's lease: the replayer of the same
+    process renews the lease instead of queueing the report a second time."""
+    caplog.set_level(logging.INFO, logger="bot.receipts")
+    jethro = Jethro(fake_slack, schema_url, copy_of_sample_kb(tmp_path))
+    engine = make_engine(schema_url)
+    try:
+        report = slack.message_im("my vpn keeps dropping", user="U0Q1", channel="D0Q1")
+        with work_blocked(schema_url) as lock:
+            assert jethro.send(report).status == 200
+            wait_until(lambda: waiting_on(lock) >= 1, "the report's work did not start")
+            jethro.time_passes(seconds=RECEIPT_LEASE.seconds + 1)
+            wait_until(lambda: _replay_attempts(engine) >= 1, "the replayer did not look")
+        answered = fake_slack.wait_for("chat.postMessage", 1, timeout=15)
+        jethro.settle()
+        receipts_left = jethro.rows("slack_receipt")
+    finally:
+        jethro.close()
+        engine.dispose()
+
+    assert [c.response["channel"] for c in answered] == ["D0Q1"]
+    assert receipts_left == 0
+    assert "is still queued here" in caplog.text
+    assert "handling Slack request" not in caplog.text, "queued a second time"
+
+
+def _replay_attempts(engine: sa.Engine) -> int:
+    with engine.connect() as connection:
+        attempts = connection.exec_driver_sql("SELECT max(attempts) FROM slack_receipt").scalar()
+    return int(attempts or 0)
