@@ -87,13 +87,20 @@ class Jethro:
     """One deployment: stop it and start it again (`restart`) and it keeps its database."""
 
     def __init__(
-        self, fake: FakeSlack, database_url: str, kb: Path, oncall: OncallSchedule | None = None
+        self,
+        fake: FakeSlack,
+        database_url: str,
+        kb: Path,
+        oncall: OncallSchedule | None = None,
+        clock: FixedClock | None = None,
     ) -> None:
-        """With `oncall`, tickets page its engineers (an escalation worker runs); else nobody."""
+        """With `oncall`, tickets page its engineers (an escalation worker runs); else nobody.
+        Replicas share one `clock`, as real ones share the time: with a clock each, one ran
+        minutes ahead of the other and took over leases the other still held."""
         self.slack = fake
         self.kb = kb
         self.oncall = oncall
-        self.clock = FixedClock()
+        self.clock = clock or FixedClock()
         self.engine: Engine = make_engine(database_url)
         upgrade(self.engine)
         self.settings: Settings = load_settings(
