@@ -47,17 +47,13 @@ Refresh = Callable[[Session, Ticket], bool]
 def run_due(
     engine: Engine, clock: Clock, *, targets: SlaTargets, refresh: Refresh, limit: int = BATCH
 ) -> int:
-    """Look at up to `limit` due tickets; returns how many were looked at.
-
-    A read comes first: when nothing is due, as nearly always, no write lock is taken.
-    """
-    if not _anything_due(engine, clock.now()):
-        return 0
+    """Look at up to `limit` due tickets; returns how many were looked at."""
     return claim_each_due(
         engine,
         clock,
         _DUE,
         lambda s, ticket: _check(s, ticket, clock.now(), targets, refresh),
+        any_due=_ANY_DUE,
         postpone=lambda ticket_id, until: _postpone(engine, ticket_id, until),
         retry=RETRY,
         what="SLA check of ticket #{}",
@@ -115,11 +111,6 @@ def _due_query() -> SelectOfScalar[Ticket]:
 
 _DUE = _due_query()
 _ANY_DUE = sa.select(col(Ticket.id)).where(col(Ticket.sla_check_at) <= sa.bindparam("now")).limit(1)
-
-
-def _anything_due(engine: Engine, now: datetime) -> bool:
-    with engine.connect() as connection:
-        return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
 def due_checks(session: Session, now: datetime) -> list[Ticket]:

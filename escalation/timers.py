@@ -126,15 +126,13 @@ def run_due(
     """Run up to `limit` due steps, one transaction each; returns how many were run or dropped.
 
     `channel` is where `@here` goes when neither the ticket's message nor its team names one.
-    A read comes first: when nothing is due, as nearly always, no write lock is taken.
     """
-    if not _anything_due(engine, clock.now()):
-        return 0
     return claim_each_due(
         engine,
         clock,
         _DUE,
         lambda s, row: _run_step(s, row, clock, schedule, compose, channel),
+        any_due=_ANY_DUE,
         postpone=lambda step_id, until: _postpone(engine, step_id, until),
         retry=RETRY_AFTER,
         what="escalation step {}",
@@ -170,11 +168,6 @@ _ANY_DUE = (
     .where(col(EscalationStep.due_at) <= sa.bindparam("now"))
     .limit(1)
 )
-
-
-def _anything_due(engine: Engine, now: datetime) -> bool:
-    with engine.connect() as connection:
-        return connection.execute(_ANY_DUE, {"now": now}).first() is not None
 
 
 def _run_step(

@@ -12,8 +12,9 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
@@ -61,6 +62,7 @@ def claim_each_due(
     due: SelectOfScalar[Row],
     handle: Callable[[Session, Row], None],
     *,
+    any_due: sa.Select[Any],
     postpone: Callable[[int, datetime], None],
     retry: timedelta,
     what: str,
@@ -71,8 +73,12 @@ def claim_each_due(
     `due` selects one due row by the parameter `now`, locked and skipping locked rows
     (PostgreSQL); SQLite takes its write lock up front instead. A row whose handling fails is
     `postpone`d by `retry`, so one bad row cannot hold up every row behind it; `what` names it
-    in the log, with `{}` for its id.
+    in the log, with `{}` for its id. `any_due` (a plain select by `now`) is read first: when
+    nothing is due, as nearly always, no write lock is taken.
     """
+    with engine.connect() as connection:
+        if connection.execute(any_due, {"now": clock.now()}).first() is None:
+            return 0
     handled = 0
     while handled < limit:
         claimed: list[int] = []
