@@ -99,7 +99,22 @@ def store_receipt(
     """Keep a request until its work is done; False if a receipt with `key` is already kept (a
     copy delivered to another replica, which handles it or leaves it for a replay)."""
     table = metadata.tables[SlackReceipt.__tablename__]
-    values = {
+    values = _receipt_row(key, body, content_type, owner, now)
+    return _insert_new(connection, table, values, returning=table.c.key).scalar() is not None
+
+
+def store_receipts(connection: sa.Connection, receipts: list[dict[str, Any]]) -> None:
+    """`store_receipt` for several requests in one statement (`bot.receipts.GroupCommit`); each
+    dict has `key`, `body`, `content_type`, `owner` and `now`. A key already kept is skipped."""
+    rows = [_receipt_row(**receipt) for receipt in receipts]
+    statement = insert_unless_kept(connection.dialect.name, SlackReceipt.__tablename__, None)
+    connection.execute(statement, rows)
+
+
+def _receipt_row(
+    key: str, body: str, content_type: str, owner: str, now: datetime
+) -> dict[str, Any]:
+    return {
         "key": key,
         "body": body,
         "content_type": content_type,
@@ -108,32 +123,6 @@ def store_receipt(
         "claimed_until": now + RECEIPT_LEASE,
         "attempts": 0,
     }
-    return _insert_new(connection, table, values, returning=table.c.key).scalar() is not None
-
-
-def store_receipts(connection: sa.Connection, receipts: list[dict[str, Any]]) -> None:
-    """`store_receipt` for several requests in one statement (`bot.receipts.GroupCommit`); each
-    dict has `key`, `body`, `content_type`, `owner` and `now`. A key already kept is skipped."""
-    table = metadata.tables[SlackReceipt.__tablename__]
-    rows = [
-        {
-            "key": r["key"],
-            "body": r["body"],
-            "content_type": r["content_type"],
-            "received_at": r["now"],
-            "claimed_by": r["owner"],
-            "claimed_until": r["now"] + RECEIPT_LEASE,
-            "attempts": 0,
-        }
-        for r in receipts
-    ]
-    dialect = connection.dialect.name
-    statement: sa.Insert
-    if dialect == "postgresql":
-        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    else:
-        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
-    connection.execute(statement, rows)
 
 
 def drop_receipt(connection: sa.Connection, key: str) -> None:
@@ -219,8 +208,8 @@ def _insert_new(
 
 
 @functools.cache
-def insert_unless_kept(dialect: str, table_name: str, returning: str) -> sa.Insert:
-    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING `returning`, built once per table:
+def insert_unless_kept(dialect: str, table_name: str, returning: str | None) -> sa.Insert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING [RETURNING `returning`], built once per table:
     building it was a good part of what a claim cost."""
     table = metadata.tables[table_name]
     statement: sa.Insert
@@ -230,4 +219,4 @@ def insert_unless_kept(dialect: str, table_name: str, returning: str) -> sa.Inse
         statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
     else:
         raise NotImplementedError(f"keys are deduplicated on PostgreSQL and SQLite, not {dialect}")
-    return statement.returning(table.c[returning])
+    return statement if returning is None else statement.returning(table.c[returning])

@@ -364,7 +364,7 @@ class OutboxSender:
         rows: list[dict[str, Any]] = []
         hooked: list[tuple[OutboxMessage, _Outcome]] = []
         for message, outcome in zip(claimed, outcomes, strict=True):
-            if message.claimed_by != self.worker_id:
+            if message.claimed_until is not None and now > message.claimed_until:
                 log.warning("outbox message %s: lease ran out while sending", message.id)
             if outcome.data is not None and message.after_sent is not None:
                 hooked.append((message, outcome))
