@@ -201,6 +201,9 @@ class Jethro:
         self.engine.dispose()
 
     def time_passes(self, **units: float) -> None:
+        """Jump the clock, after the sends in flight finish: a jump past their lease would have
+        another worker send them again, which no real minute does to a call taking milliseconds."""
+        wait_until(lambda: not self._sending(), "outbox messages still being sent")
         self.clock.advance(**units)
         self._running.services.wake()
 
@@ -224,6 +227,14 @@ class Jethro:
             query = select(OutboxMessage).where(
                 col(OutboxMessage.status) == OutboxStatus.PENDING,
                 col(OutboxMessage.next_attempt_at) <= self.clock.now(),
+            )
+            return list(db.exec(query))
+
+    def _sending(self) -> list[OutboxMessage]:
+        with session(self.engine) as db:
+            query = select(OutboxMessage).where(
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.claimed_until) > self.clock.now(),
             )
             return list(db.exec(query))
 
