@@ -162,9 +162,9 @@ SETTINGS: tuple[Setting, ...] = (
         "encoder_precision",
         "int8",
         "How the semantic matcher's model multiplies: `int8` (weights quantised per output "
-        "column, on onnxruntime: about 5x less CPU a report than `float32` on numpy, the same "
-        "quality on CLINC150 within a point, see docs/matching.md) or `float32` (the published "
-        "model exactly). Without onnxruntime installed it is always `float32`.",
+        "column: about a third of `float32`'s CPU a report, the same quality on CLINC150 "
+        "within a point, see docs/matching.md) or `float32` (the published model exactly). "
+        "Without onnxruntime installed it is always `float32`, on numpy.",
         _choice("int8", "float32"),
         "use int8 or float32",
     ),

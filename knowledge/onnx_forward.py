@@ -1,12 +1,13 @@
-"""The encoder's transformer layers run by onnxruntime instead of numpy, for the same vectors.
+"""The encoder's transformer layers run by onnxruntime instead of numpy, in float32 or int8.
 
 Why: under load the semantic matcher's cost is the forward pass. numpy runs it as dozens of
 separate calls a layer, each allocating its result; onnxruntime runs the same graph with fused,
-pre-packed kernels in one call that releases the GIL throughout. Measured on this project's
-2-core machine (`bench/load.py` and `docs/performance.md`): about 1.8x less CPU a report at
-batch 1-4, identical vectors to 1e-6. The graph is built in memory from the encoder's own weights
-(tuned top layers included) with onnx's helpers: nothing is downloaded and nothing is written.
-Tokenising, pooling and normalising stay in `knowledge.embedding`, shared with the numpy path.
+pre-packed kernels in one call that releases the GIL throughout. In float32 it gives numpy's
+vectors to 1e-6 for about 60% of the CPU; with int8 weights about a fifth of numpy's CPU, vectors
+within 0.01 cosine (`bench/encoder.py`; matching quality in docs/matching.md). The graph is built
+in memory from the encoder's own weights (tuned top layers included) with onnx's helpers:
+nothing is downloaded and nothing is written. Tokenising, pooling and normalising stay in
+`knowledge.embedding`, shared with the numpy path.
 """
 
 from __future__ import annotations
@@ -42,10 +43,11 @@ def onnx_available() -> bool:
 class OnnxForward:
     """BERT's embedding layer and transformer layers as one onnxruntime session.
 
-    `hidden` maps token ids and the padding bias to the last layer's states, exactly what
-    `BertEncoder` computes with numpy. The session is built on first use (about half a second,
-    and a second copy of the weights in memory) so an encoder that is only ever tuned, never
-    queried, does not pay for it; `run` is thread-safe, as onnxruntime sessions are.
+    `hidden` maps token ids and the padding bias to the last layer's states, what `BertEncoder`
+    computes with numpy (to 1e-6 in float32, approximately with `int8` weights). The session is
+    built on first use (about half a second, and a second copy of the weights in memory) so an
+    encoder that is only ever tuned, never queried, does not pay for it; `hidden` is
+    thread-safe, as onnxruntime sessions are.
     """
 
     def __init__(
