@@ -23,10 +23,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.app import LISTENER_THREADS
 from bot.server import EVENTS_PATH, Health, HttpServer, Routes
+from bot.web_client import KeepAliveWebClient
 from tests.fakes.slack_api import Call, FakeSlack, _State
 
 LISTENING = "Jethro is serving Slack on "
@@ -35,7 +35,7 @@ LISTENING = "Jethro is serving Slack on "
 
 def bare_app(token: str, api_url: str, signing_secret: str) -> App:
     """Bolt with one listener: a DM's text goes back to its channel, straight from the listener."""
-    client = WebClient(token=token, base_url=api_url, timeout=20)
+    client = KeepAliveWebClient(token=token, base_url=api_url, timeout=20)  # as Jethro's
     app = App(
         name="bare-echo",
         client=client,

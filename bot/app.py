@@ -33,6 +33,7 @@ from bot.oncall import OncallDesk
 from bot.receipts import ReceiptReplayer, install, keep_for_replay
 from bot.render import Renderer
 from bot.runtime import kb_root
+from bot.web_client import KeepAliveWebClient
 from escalation.clock import Clock
 from escalation.db import database_away
 from escalation.outbox import OutboxWorker
@@ -112,6 +113,8 @@ class Services:
         if self.sla is not None:
             self.sla.stop()
         self.outbox.stop()
+        if isinstance(self.client, KeepAliveWebClient):
+            self.client.close()
 
 
 def create_app(services: Services) -> App:

@@ -63,11 +63,10 @@ def open_slack_services(settings: Settings, override: Path | None = None) -> Ser
 
     A broken on-call file stops start-up here (`OncallFileError`, its problems as path:line).
     """
-    from slack_sdk import WebClient
-
     from bot.app import Services
     from bot.paging import page_messages
     from bot.render import Renderer
+    from bot.web_client import KeepAliveWebClient
     from escalation.clock import SystemClock
     from escalation.oncall import load_oncall
     from escalation.outbox import OutboxSender, OutboxWorker
@@ -77,7 +76,7 @@ def open_slack_services(settings: Settings, override: Path | None = None) -> Ser
     renderer = Renderer(settings.template_dir)
     knowledge = LiveKnowledge(kb_root(settings, override), matcher_builder(settings))
     engine = open_database(settings)
-    client = WebClient(
+    client = KeepAliveWebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
     )
     clock = SystemClock()

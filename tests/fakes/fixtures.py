@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 from slack_sdk import WebClient
 
+from bot.web_client import KeepAliveWebClient
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_spec import assert_calls_valid
 
@@ -24,6 +25,9 @@ def fake_slack() -> Iterator[FakeSlack]:
 
 
 @pytest.fixture
-def slack_client(fake_slack: FakeSlack) -> WebClient:
-    """A real WebClient pointed at the fake, with slack_sdk's default retry handlers."""
-    return WebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, timeout=5)
+def slack_client(fake_slack: FakeSlack) -> Iterator[WebClient]:
+    """The client `jethro run` uses (a real WebClient that keeps its connections), pointed at
+    the fake, with slack_sdk's default retry handlers."""
+    client = KeepAliveWebClient(token=BOT_TOKEN, base_url=fake_slack.api_url, timeout=5)
+    yield client
+    client.close()

@@ -9,10 +9,12 @@ few calls or for every call until it comes back (`go_down`). It judges nothing;
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +76,31 @@ class _Server(ThreadingHTTPServer):
     """http.server's listen backlog is 5: a sixth connection arriving at once (the outbox sends
     a batch concurrently) had its SYN dropped and waited a second for the retransmit."""
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self.open_connections: set[socket.socket] = set()
+        self.connections_opened = 0
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self.open_connections.add(request)
+            self.connections_opened += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close the kept-alive connections too, as a stopped Slack would: their threads would
+        otherwise go on answering after `close`."""
+        with self._connections_lock:
+            for connection in self.open_connections:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+
 
 class FakeSlack:
     """The fake; use it as a context manager, or through the `fake_slack` pytest fixture."""
@@ -93,7 +120,7 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self.check_contract = True
         """The `fake_slack` fixture checks every call at teardown unless a test turns this off."""
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -110,6 +137,16 @@ class FakeSlack:
             raise RuntimeError("the fake Slack server is not running: use it as a context manager")
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
+
+    @property
+    def connections_opened(self) -> int:
+        """TCP connections clients have opened so far (kept-alive ones carry many calls)."""
+        return self._server.connections_opened if self._server is not None else 0
+
+    def drop_connections(self) -> None:
+        """Close every open client connection, as Slack does to idle ones."""
+        if self._server is not None:
+            self._server.drop_connections()
 
     @property
     def api_url(self) -> str:
@@ -136,6 +173,7 @@ class FakeSlack:
         self._closing.set()
         if self._server is not None:
             self._server.shutdown()
+            self._server.drop_connections()
             self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -438,6 +476,9 @@ class FakeSlack:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeSlack/1"
+    protocol_version = "HTTP/1.1"  # keeps connections open between calls, as Slack does
+    disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms ACK wait
+    timeout = 30  # an idle kept connection's thread ends, as Slack closes idle connections
 
     def do_POST(self) -> None:
         self._serve()
