@@ -77,9 +77,7 @@ def test_a_time_out_drops_the_connection_and_the_next_call_gets_a_fresh_one(
         client.close()
 
 
-def test_each_thread_has_its_own_connection(
-    fake_slack: FakeSlack, slack_client: WebClient
-) -> None:
+def test_each_thread_has_its_own_connection(fake_slack: FakeSlack, slack_client: WebClient) -> None:
     errors: list[BaseException] = []
 
     def send(n: int) -> None:
