@@ -4,11 +4,11 @@ Why: slack_sdk sends every call through `urllib.request.urlopen`, which opens a 
 (on https, a new TLS handshake) and closes it after one response. The outbox makes one call a
 message, so under load most of a call's cost was setting up and tearing down its connection, on
 both sides: against the fake Slack server, 0.50-0.73 ms of CPU a call (both sides) with urllib
-and 0.14-0.26 ms on a kept connection (`bench/web_client.py`). Only the method that moves the bytes is
-replaced; slack_sdk's request building, retry handlers, rate-limit and error handling and
-response parsing are its own. Each thread keeps one connection a host (http.client connections
-are not thread-safe), and a connection the server has closed while idle is noticed before it is
-used, so a kept connection does not turn into a failed call.
+and 0.14-0.26 ms on a kept connection (`bench/web_client.py`). Only the method that moves the
+bytes is replaced; slack_sdk's request building, retry handlers, rate-limit and error handling
+and response parsing are its own. Each thread keeps one connection a host (http.client
+connections are not thread-safe), and a connection the server has closed while idle is noticed
+before it is used, so a kept connection does not turn into a failed call.
 """
 
 from __future__ import annotations

@@ -116,8 +116,15 @@ class BertEncoder:
     def _onnx_forward(self) -> OnnxForward | None:
         if self.runtime != "onnx":
             return None
+        embeddings = {
+            "word": self._word,
+            "position": self._position,
+            "type0": self._type0,
+            "ln_g": self._emb_ln[0],
+            "ln_b": self._emb_ln[1],
+        }
         int8 = self.precision == "int8"
-        return OnnxForward(self._layers, self._heads, self._eps, self._threads, int8)
+        return OnnxForward(embeddings, self._layers, self._heads, self._eps, self._threads, int8)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -168,13 +175,14 @@ class BertEncoder:
         return out
 
     def _encode_ids(self, rows: list[list[int]]) -> Vectors:
-        x, bias, mask = self._embed(rows)
         if self._onnx is not None:
-            x = self._onnx.hidden(x.reshape(len(rows), mask.shape[1], -1), bias)
+            ids, mask = _padded(rows)
+            hidden = self._onnx.hidden(ids, _padding_bias(mask)) * mask[:, :, None]
         else:
+            x, bias, mask = self._embed(rows)
             for layer in self._layers:
                 x = self._block(x, bias, layer)
-        hidden = x.reshape(len(rows), mask.shape[1], -1) * mask[:, :, None]
+            hidden = x.reshape(len(rows), mask.shape[1], -1) * mask[:, :, None]
         pooled = hidden.sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)[:, None]
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         out: Vectors = (pooled / norms).astype(np.float32)

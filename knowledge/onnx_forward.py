@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 if TYPE_CHECKING:
     from knowledge.embedding import LayerWeights, Vectors
@@ -40,18 +41,20 @@ def onnx_available() -> bool:
 
 
 class OnnxForward:
-    """BERT's transformer layers as one onnxruntime session.
+    """BERT's embedding layer and transformer layers as one onnxruntime session.
 
-    `hidden` maps the embedded tokens and the padding bias to the last layer's states, what
-    `BertEncoder` computes with numpy (to 1e-6 in float32, approximately with `int8` weights).
-    The embedding lookup stays in numpy: it is cheap there, and leaving its 47 MB table out of
-    the graph keeps onnxruntime's copy of the weights small. The session is built on first use
-    (about half a second) so an encoder that is only ever tuned, never queried, does not pay for
-    it; `hidden` is thread-safe, as onnxruntime sessions are.
+    `hidden` maps token ids and the padding bias to the last layer's states, what `BertEncoder`
+    computes with numpy (to 1e-6 in float32, approximately with `int8` weights). The word
+    embedding table (47 MB) is fed to every run as an input, which onnxruntime reads in place,
+    instead of being copied into the graph: a copy in the graph, one in its serialised form and
+    one in the session cost 130 MB. The session is built on first use (about half a second) so
+    an encoder that is only ever tuned, never queried, does not pay for it; `hidden` is
+    thread-safe, as onnxruntime sessions are.
     """
 
     def __init__(
         self,
+        embeddings: dict[str, Vectors],
         layers: Sequence[LayerWeights],
         heads: int,
         eps: float,
@@ -59,6 +62,7 @@ class OnnxForward:
         int8: bool = False,
     ) -> None:
         self.int8 = int8
+        self._embeddings = embeddings
         self._layers = tuple(layers)
         self._heads = heads
         self._eps = eps
@@ -66,10 +70,11 @@ class OnnxForward:
         self._session: Any = None
         self._lock = threading.Lock()
 
-    def hidden(self, embedded: Vectors, bias: Vectors) -> Vectors:
-        """(batch, width, hidden) states for embedded tokens of that shape and a
-        (batch, 1, 1, width) bias."""
-        feeds = {"embedded": embedded, "bias": bias}
+    def hidden(self, ids: npt.NDArray[np.int64], bias: Vectors) -> Vectors:
+        """(batch, width, hidden) states for (batch, width) ids and a (batch, 1, 1, width) bias."""
+        positions = np.arange(ids.shape[1], dtype=np.int64)
+        word = self._embeddings["word"]
+        feeds = {"ids": ids, "positions": positions, "bias": bias, "word": word}
         out: Vectors = self._ready().run(["hidden"], feeds)[0]
         return out
 
@@ -87,7 +92,9 @@ class OnnxForward:
         options.intra_op_num_threads = self._threads or 0  # 0: onnxruntime's own default
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: its optimiser's notes are not ours
-        graph = _graph(self._layers, self._heads, self._eps, self.int8).SerializeToString()
+        model = _graph(self._embeddings, self._layers, self._heads, self._eps, self.int8)
+        graph = model.SerializeToString()
+        del model  # the proto holds a copy of every weight: let it go before onnxruntime copies
         return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
 
@@ -136,17 +143,22 @@ class _GraphBuilder:
 
 
 def _graph(
+    embeddings: dict[str, Vectors],
     layers: Sequence[LayerWeights],
     heads: int,
     eps: float,
     int8: bool,
 ) -> Any:
-    """The ONNX model: inputs `embedded` (B, T, H) and `bias` (B, 1, 1, T)."""
+    """The ONNX model: inputs `ids` (B, T), `positions` (T), `bias` (B, 1, 1, T) and the word
+    embedding table `word`."""
     from onnx import TensorProto, helper
 
     g = _GraphBuilder()
-    hidden = int(layers[0].out_w.shape[1])
+    vocabulary, hidden = (int(n) for n in embeddings["word"].shape)
     head = hidden // heads
+    for name, value in embeddings.items():
+        if name != "word":  # an input: see `OnnxForward`
+            g.const(name, value)
     g.const("scale", np.float32(1.0 / math.sqrt(head)))
     g.const("rsqrt2", np.float32(1.0 / math.sqrt(2.0)))
     g.const("one", np.float32(1.0))
@@ -156,7 +168,9 @@ def _graph(
     for j in range(3):
         g.const(f"pick{j}", np.int64(j))
 
-    x = "embedded"
+    words = g.op("Gather", "word", "ids")
+    x = g.op("Add", g.op("Add", words, g.op("Gather", "position", "positions")), "type0")
+    x = g.op("LayerNormalization", x, "ln_g", "ln_b", axis=-1, epsilon=eps)
     for i, layer in enumerate(layers):
         x = _layer(g, x, f"layer{i}.", layer, eps, int8)
     g.nodes.append(helper.make_node("Identity", [x], ["hidden"]))
@@ -164,10 +178,10 @@ def _graph(
         g.nodes,
         "bert-encoder",
         [
-            helper.make_tensor_value_info(
-                "embedded", TensorProto.FLOAT, ["batch", "width", hidden]
-            ),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "width"]),
+            helper.make_tensor_value_info("positions", TensorProto.INT64, ["width"]),
             helper.make_tensor_value_info("bias", TensorProto.FLOAT, ["batch", 1, 1, "width"]),
+            helper.make_tensor_value_info("word", TensorProto.FLOAT, [vocabulary, hidden]),
         ],
         [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "width", hidden])],
         g.initializers,
