@@ -78,9 +78,18 @@ def find_storm(
     session: Session, *, team: str, said: Said, now: datetime, window: timedelta
 ) -> StormMatch | None:
     """The team's unresolved ticket with a report in the window most like `said`, if any is
-    alike enough; the newest ticket wins a tie."""
+    alike enough; the newest ticket wins a tie.
+
+    Only the reports' words are read, and then the one ticket that won: in a storm every
+    escalation asks this, and loading each recent report's whole ticket (its JSON columns
+    decoded once per report) took 6 ms an escalation with 80 reports in the window."""
     query = (
-        select(TicketReport, Ticket)
+        select(
+            col(TicketReport.ticket_id),
+            col(TicketReport.text),
+            col(TicketReport.topic),
+            col(TicketReport.lead),
+        )
         .join(Ticket, col(Ticket.id) == col(TicketReport.ticket_id))
         .where(
             col(Ticket.team) == team,
@@ -90,14 +99,16 @@ def find_storm(
         .order_by(col(TicketReport.id).desc())
         .limit(RECENT)
     )
-    best: StormMatch | None = None
-    for report, ticket in session.exec(query):
-        score = similarity(said, Said(report.text, report.topic, report.lead))
-        if score is None:
-            continue
-        if best is None or score > best.similarity:
-            best = StormMatch(ticket, score)
-    return best
+    best: tuple[int, float] | None = None
+    for ticket_id, text, topic, lead in session.exec(query):
+        score = similarity(said, Said(text, topic, lead))
+        if score is not None and (best is None or score > best[1]):
+            best = (ticket_id, score)
+    if best is None:
+        return None
+    ticket = session.get(Ticket, best[0])
+    assert ticket is not None  # joined above, in this transaction
+    return StormMatch(ticket, best[1])
 
 
 def similarity(new: Said, old: Said) -> float | None:
