@@ -257,10 +257,12 @@ def measure(
     seconds: float,
     drain: float,
     settle: float = 1.0,
+    outage: float = 0.0,
 ) -> Figures:
     """Send `rate * seconds` events, then wait up to `drain` seconds for the answers."""
     fake.take()  # forget what came before
-    shots = build_shots(max(1, round(rate * seconds)), running.urls, SIGNING_SECRET, "B")
+    count = max(1, round(rate * seconds))
+    shots = build_shots(count, running.urls, SIGNING_SECRET, "B", outage)
     cpu = running.cpu_seconds()
     send(shots, running.urls, rate)
     answers = _answers(shots, fake, drain)
@@ -320,7 +322,7 @@ def _figures(
         answer_p50=percentile(answer_ms, 50),
         answer_p99=percentile(answer_ms, 99),
         lost=sum(1 for s in acked if s.channel not in answers),
-        duplicates=sum(len(times) - 1 for times in answers.values()),
+        duplicates=sum(len(answers[s.channel]) - 1 for s in shots if s.channel in answers),
         send_late_p99=percentile([1000 * (s.sent - s.scheduled) for s in shots], 99),
         cpu_ms=cpu_ms,
     )
@@ -344,7 +346,9 @@ def ramp(
     """The last sustainable step and the first one that was not (None when none was / all were)."""
     rate, best = float(args.ramp_from), None
     while rate <= args.ramp_max:
-        step = measure(target, running, fake, rate, args.ramp_seconds, args.drain)
+        step = measure(
+            target, running, fake, rate, args.ramp_seconds, args.drain, outage=args.outage
+        )
         _progress(step, "ramp")
         if not step.sustainable:
             return best, step
@@ -380,7 +384,9 @@ def table(
 ) -> str:
     lines = [
         f"At {args.rate:g} events/s for {args.seconds:g} s (matcher: `{args.matcher}`, "
-        f"encoder precision `{args.precision}`; lost: "
+        f"encoder precision `{args.precision}`"
+        + (f", {args.outage:.0%} of reports about an outage" if args.outage else "")
+        + "; lost: "
         f"acknowledged but not answered within {args.drain:g} s after the last send):",
         "",
         "| app | database | offered | answered/s | ack p50 | ack p99 | answer p50 | answer p99 "
@@ -494,7 +500,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         if args.warmup:
                             measure(target, running, fake, 20, args.warmup / 20, args.drain)
                         figures = measure(
-                            target, running, fake, args.rate, args.seconds, args.drain
+                            target,
+                            running,
+                            fake,
+                            args.rate,
+                            args.seconds,
+                            args.drain,
+                            outage=args.outage,
                         )
                         _progress(figures, "fixed")
                         fixed.append((target, figures))
@@ -540,6 +552,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="auto",
         choices=["auto", "semantic", "lexical"],
         help="JETHRO_MATCHER (auto, what ships)",
+    )
+    parser.add_argument(
+        "--outage",
+        type=float,
+        default=0.0,
+        help="share of reports about one outage the sample base does not know, which escalate "
+        "and join a storm (0: every report is answered)",
     )
     parser.add_argument(
         "--precision",

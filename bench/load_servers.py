@@ -80,10 +80,14 @@ def serve_fake_slack() -> None:
 
 
 def take_calls(fake: FakeSlack) -> list[Call]:
-    """Every call so far, forgetting them (and the messages they posted) in the same instant, so
-    a long run neither loses a call that arrives meanwhile nor keeps every message in memory."""
+    """Every call so far, forgetting them (and the messages posted to reporters' DMs) in the same
+    instant, so a long run neither loses a call that arrives meanwhile nor keeps every message in
+    memory. Messages elsewhere (the engineers' channel) are kept: a storm's ticket message is
+    updated in place long after it was posted."""
     with fake._changed:
-        state, fake._state = fake._state, _State()
+        state = fake._state
+        kept = {key: m for key, m in state.messages.items() if not key[0].startswith("D")}
+        fake._state = _State(messages=kept, last_ts_us=state.last_ts_us)
     return state.calls
 
 

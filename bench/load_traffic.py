@@ -36,6 +36,14 @@ REPORTS = (
     "my account is locked after too many attempts",
 )
 """Reports the bundled sample knowledge base answers: the common case, one reply each."""
+OUTAGE = (
+    "the internal wiki shows error 502",
+    "wiki is down, 502 bad gateway",
+    "cannot open the wiki, it says 502 bad gateway",
+    "the company wiki returns 502 errors since 9am",
+)
+"""One problem the sample base does not know, said four ways: `--outage` mixes these in, so
+reports escalate and join a storm (one ticket, updated in place) as on the morning it breaks."""
 
 _numbers = itertools.count(1)
 
@@ -58,13 +66,18 @@ class Shot:
         return self.status == 200 and not self.error
 
 
-def build_shots(count: int, targets: Sequence[str], secret: str, tag: str) -> list[Shot]:
-    """`count` signed requests, dealt round robin over `targets` (event URLs)."""
+def build_shots(
+    count: int, targets: Sequence[str], secret: str, tag: str, outage: float = 0.0
+) -> list[Shot]:
+    """`count` signed requests, dealt round robin over `targets` (event URLs); a share `outage`
+    of them, spread evenly, report the `OUTAGE`."""
     shots = []
     for i in range(count):
         number = next(_numbers)
         channel, user = f"D{tag}{number:07d}", f"U{tag}{number:07d}"
-        payload = message_im(REPORTS[i % len(REPORTS)], user=user, channel=channel)
+        breaks = int((i + 1) * outage) > int(i * outage)
+        text = OUTAGE[i % len(OUTAGE)] if breaks else REPORTS[i % len(REPORTS)]
+        payload = message_im(text, user=user, channel=channel)
         target = i % len(targets)
         shots.append(Shot(channel, target, _request(targets[target], payload.body, secret)))
     return shots
