@@ -22,6 +22,7 @@ outage at once take turns, and the second finds the first's ticket. Functions fl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -169,7 +170,10 @@ def _once(people: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(people))
 
 
+@functools.lru_cache(maxsize=4096)
 def _bag(text: str) -> frozenset[str]:
+    """Cached: every escalation compares itself with the same recent reports (up to `RECENT`),
+    and stemming them again each time was most of `find_storm`'s work."""
     return frozenset(terms(words(text)))
 
 
