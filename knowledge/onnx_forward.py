@@ -79,10 +79,13 @@ class OnnxForward:
         return out
 
     def _ready(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                self._session = self._build()
-            return self._session
+        session = self._session
+        if session is None:
+            with self._lock:
+                if self._session is None:
+                    self._session = self._build()
+                session = self._session
+        return session
 
     def _build(self) -> Any:
         import onnxruntime
