@@ -153,8 +153,8 @@ def run(http_mode: bool, port: int, host: str, kb_dir: Path | None) -> None:
 @main.command()
 @_kb_option
 def doctor(kb_dir: Path | None) -> None:
-    """Check the settings, database, KB, on-call file and Slack, and the work stuck waiting;
-    one line per check with the fix, exit 1 on any failure. Changes nothing."""
+    """Check the settings, database, KB, matcher, on-call file and Slack, and the work stuck
+    waiting; one line per check with the fix, exit 1 on any failure. Changes nothing."""
     from bot.doctor import Status, diagnose, report_lines
     from escalation.clock import SystemClock
 
