@@ -24,8 +24,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.fakes, from a checkout
 
 from bench.load_traffic import OUTAGE, REPORTS
+from bot.app import desk_for
 from bot.config import load_settings
-from bot.desk import Desk, Report, Source
+from bot.desk import Report, Source
 from bot.runtime import open_slack_services
 from tests.fakes.slack_api import FakeSlack
 
@@ -60,17 +61,7 @@ def main() -> None:
             }
         )
         services = open_slack_services(settings)
-        desk = Desk(
-            engine=services.engine,
-            knowledge=services.knowledge,
-            renderer=services.renderer,
-            settings=services.settings,
-            clock=services.clock,
-            wake=lambda *_: None,
-            schedule=services.schedule,
-            metrics=services.metrics,
-            acks=services.acks,
-        )
+        desk = desk_for(services)  # its outbox worker is never started: nothing is sent
         for report in reports(20, args.outage, 0):  # warm-up: lazy imports, the first session
             desk.take(report)
         timed = reports(args.reports, args.outage, 1000)

@@ -117,6 +117,21 @@ class Services:
             self.client.close()
 
 
+def desk_for(services: Services) -> Desk:
+    """The desk the listeners hand reports and clicks to (also what `bench/desk.py` drives)."""
+    return Desk(
+        engine=services.engine,
+        knowledge=services.knowledge,
+        renderer=services.renderer,
+        settings=services.settings,
+        clock=services.clock,
+        wake=services.wake,
+        schedule=services.schedule,
+        metrics=services.metrics,
+        acks=services.acks,
+    )
+
+
 def create_app(services: Services) -> App:
     """The Bolt app: every listener acknowledges first and works after (`process_before_response`
     off), and the bot's own messages never reach a listener."""
@@ -131,17 +146,7 @@ def create_app(services: Services) -> App:
     )
     quiet_rejected_requests()
     services.replayer = install(app, services.engine, services.clock, services.owner)
-    desk = Desk(
-        engine=services.engine,
-        knowledge=services.knowledge,
-        renderer=services.renderer,
-        settings=services.settings,
-        clock=services.clock,
-        wake=services.wake,
-        schedule=services.schedule,
-        metrics=services.metrics,
-        acks=services.acks,
-    )
+    desk = desk_for(services)
     engineers = EngineersChannel(
         engine=services.engine,
         renderer=services.renderer,
