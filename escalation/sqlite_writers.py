@@ -121,6 +121,16 @@ class QueuedWriterConnection(sqlite3.Connection):
         finally:
             self._release()
 
+    @contextmanager
+    def _statement(self, sql: str) -> Iterator[None]:
+        """Around one statement: the lock first if it writes, given back if no transaction is
+        left open afterwards."""
+        self._before(sql)
+        try:
+            yield
+        finally:
+            self._release_if_done()
+
     def _before(self, sql: str) -> None:
         if self._writer_lock is None or self._holding:
             return
@@ -147,22 +157,13 @@ class QueuedWriterCursor(sqlite3.Cursor):
     connection: QueuedWriterConnection
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        self.connection._before(sql)
-        try:
+        with self.connection._statement(sql):
             return super().execute(sql, *args)
-        finally:
-            self.connection._release_if_done()
 
     def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:  # type: ignore[override]
-        self.connection._before(sql)
-        try:
+        with self.connection._statement(sql):
             return super().executemany(sql, *args)
-        finally:
-            self.connection._release_if_done()
 
     def executescript(self, script: str) -> sqlite3.Cursor:
-        self.connection._before("begin")
-        try:
+        with self.connection._statement("begin"):
             return super().executescript(script)
-        finally:
-            self.connection._release_if_done()
