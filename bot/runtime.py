@@ -5,7 +5,6 @@ Built lazily per command, so `jethro --help` works whatever the configuration sa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,7 +15,7 @@ from bot.config import Settings
 from escalation.db import make_engine, upgrade
 from knowledge.index import Matcher
 from knowledge.loader import KnowledgeBase, load_kb, sample_kb_path
-from knowledge.matchers import matcher_factory
+from knowledge.matchers import MatcherFactory, matcher_factory
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -40,7 +39,7 @@ def load_knowledge(settings: Settings, override: Path | None = None) -> Knowledg
     return KnowledgeRuntime(kb=kb, matcher=matcher_builder(settings)(kb))
 
 
-def matcher_builder(settings: Settings) -> Callable[[KnowledgeBase], Matcher]:
+def matcher_builder(settings: Settings) -> MatcherFactory:
     """One per process: the semantic encoder inside it is loaded once and reused on reloads."""
     return matcher_factory(
         settings.matcher,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -81,6 +80,11 @@ class MatcherFactory:
                 encoder = self._tuner.encoder_for(kb.articles)
         return SemanticMatcher(kb.articles, BatchingEncoder(encoder), cache)
 
+    @property
+    def unavailable(self) -> str | None:
+        """Why `auto` fell back to the lexical matcher (after `encoder`), or None."""
+        return self._semantic_failed
+
     def encoder(self) -> BertEncoder | None:
         """The shared encoder, or None for the lexical matcher (raises if semantic was required)."""
         if self.choice is MatcherChoice.LEXICAL:
@@ -110,6 +114,6 @@ def matcher_factory(
     *,
     tune: bool = True,
     precision: str = "int8",
-) -> Callable[[KnowledgeBase], Matcher]:
+) -> MatcherFactory:
     tuning = TuneConfig() if tune else None
     return MatcherFactory(MatcherChoice(choice), model_path, cache_dir, tuning, precision)
