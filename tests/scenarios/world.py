@@ -223,18 +223,15 @@ class Jethro:
             return due_checks(db, self.clock.now())
 
     def _due_messages(self) -> list[OutboxMessage]:
-        with session(self.engine) as db:
-            query = select(OutboxMessage).where(
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
-                col(OutboxMessage.next_attempt_at) <= self.clock.now(),
-            )
-            return list(db.exec(query))
+        return self._pending(col(OutboxMessage.next_attempt_at) <= self.clock.now())
 
     def _sending(self) -> list[OutboxMessage]:
+        return self._pending(col(OutboxMessage.claimed_until) > self.clock.now())
+
+    def _pending(self, condition: sa.ColumnElement[bool]) -> list[OutboxMessage]:
         with session(self.engine) as db:
             query = select(OutboxMessage).where(
-                col(OutboxMessage.status) == OutboxStatus.PENDING,
-                col(OutboxMessage.claimed_until) > self.clock.now(),
+                col(OutboxMessage.status) == OutboxStatus.PENDING, condition
             )
             return list(db.exec(query))
 
