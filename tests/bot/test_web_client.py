@@ -73,11 +73,14 @@ def test_a_time_out_drops_the_connection_and_the_next_call_gets_a_fresh_one(
 
 def test_each_thread_has_its_own_connection(fake_slack: FakeSlack, slack_client: WebClient) -> None:
     errors: list[BaseException] = []
+    all_started = threading.Barrier(4, timeout=10)
 
     def send(n: int) -> None:
         try:
             for i in range(3):
                 slack_client.chat_postMessage(channel=f"C{n}", text=f"{n}.{i}")
+                if i == 0:  # all alive at once: an ended thread's id (and connection) is reused
+                    all_started.wait()
         except BaseException as exc:  # reported below, with the thread's own traceback
             errors.append(exc)
 
