@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from bot.acks_first import AcksFirst
+from bot.answered import Answered, AnsweredWriter
 from bot.blocks import Block, Message, api_args, fit_message
 from bot.channel import EngineersChannel
 from bot.config import Settings
@@ -146,6 +147,15 @@ class _Prepared:
     answer: Message | None
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """An answered report's rows (`bot.answered`), and what is counted once they are stored."""
+
+    rows: Answered
+    outcome: Outcome
+    matching_seconds: float
+
+
 class _Ignored:
     """`Desk._prepare`: nothing to do for this event (overheard, or handled before)."""
 
@@ -198,6 +208,7 @@ class Desk:
         self.clock = clock
         self.wake = wake
         self._turns = threading.BoundedSemaphore(BUSY_THREADS)
+        self.answered = AnsweredWriter(engine, clock)
         outbox.register_hook(THREAD_STARTED, _thread_started)
         outbox.register_hook(TICKET_POSTED, _ticket_posted)
 
@@ -207,10 +218,13 @@ class Desk:
         """`_take`, with the event's id and channel on every log record it causes, holding one
         of the desk's `BUSY_THREADS` turns except while the report is matched."""
         self.acks.wait_turn()
-        with log_context(event_id=report.event_key, channel=report.channel), self._turns:
-            self._take(report, replies_only=replies_only)
+        with log_context(event_id=report.event_key, channel=report.channel):
+            with self._turns:
+                answered = self._take(report, replies_only=replies_only)
+            if answered is not None:  # stored without a turn: the more wait, the bigger the group
+                self._store(answered)
 
-    def _take(self, report: Report, *, replies_only: bool = False) -> None:
+    def _take(self, report: Report, *, replies_only: bool = False) -> _Answer | None:
         """A new report, or a reply in the thread of one: answered, suggested or escalated.
 
         `replies_only`: a channel message the bot merely overheard; only a reply in the thread
@@ -221,11 +235,16 @@ class Desk:
         through matching made every other thread, the acknowledgements' receipts included, wait.
         The transaction looks again and claims the event's key first, so a copy handled
         meanwhile finds it claimed and its prepared work is dropped.
+
+        A new report the knowledge base answers (or gives suggestions for) is returned instead,
+        its rows ready, for `_store` to write with others (`bot.answered`).
         """
         snapshot = self.knowledge.current
         prepared = self._prepare(report, snapshot, replies_only=replies_only)
         if isinstance(prepared, _Ignored):
-            return
+            return None
+        if isinstance(prepared, _Prepared) and prepared.answer is not None:
+            return self._answered(report, prepared, snapshot)
         with session(self.engine) as db:
             work = _Work(db, snapshot)
             existing = (
@@ -234,10 +253,10 @@ class Desk:
                 else None
             )
             if replies_only and existing is None:
-                return
+                return None
             if report.event_key and not claim_event(work.db, report.event_key, self.clock):
                 log.info("event %s was handled before: Slack retried it", report.event_key)
-                return
+                return None
             latest = None if existing else self._awaiting_verdict(work, report)
             if existing is not None:
                 self._follow_up(work, existing, report)
@@ -250,6 +269,46 @@ class Desk:
             else:
                 self._new_report(work, report, prepared)
         self.wake(queued(db))
+        return None
+
+    def _answered(
+        self, report: Report, prepared: _Prepared, snapshot: KnowledgeSnapshot
+    ) -> _Answer:
+        """The rows `_new_report` would write for an answer or a suggestion, written by
+        `_store`. Nothing is looked up again: `_prepare` found this to be a new report, and a
+        copy of the event stored meanwhile has claimed its key, which `_store` finds."""
+        decision = prepared.decided.decision
+        answered = decision.outcome is Outcome.ANSWER
+        state = ThreadState.ANSWERED if answered else ThreadState.SUGGESTED
+        flow = self._flow(snapshot)
+        turns = flow.report_turns(
+            reporter=report.reporter, text=report.text, conversation=prepared.key, decision=decision
+        )
+        conversation = threads.conversation_values(
+            key=prepared.key,
+            reporter=report.reporter,
+            source=report.source,
+            channel=report.channel,
+            thread_ts=report.thread_ts,
+            text=report.text,
+            decision=decision,
+            state=state,
+            clock=self.clock,
+        )
+        assert prepared.answer is not None
+        post = self._post(report.channel, report.thread_ts, prepared.key, prepared.answer)
+        message = outbox.message_values(now=self.clock.now(), **post)
+        rows = Answered(report.event_key, turns, conversation, message)
+        return _Answer(rows, decision.outcome, prepared.decided.matching_seconds)
+
+    def _store(self, answer: _Answer) -> None:
+        if not self.answered.store(answer.rows):
+            log.info("event %s was handled before: Slack retried it", answer.rows.event_key)
+            return
+        if self.metrics is not None:
+            self.metrics.report_stored(answer.outcome, answer.matching_seconds)
+        log.info("report handled: %s", answer.outcome.value)
+        self.wake(frozenset({Work.OUTBOX}))
 
     def _prepare(
         self, report: Report, snapshot: KnowledgeSnapshot, *, replies_only: bool
@@ -274,7 +333,7 @@ class Desk:
             return None
         if reply_intent(report.text) is Intent.SOLVED:
             return None
-        decided = self._matched(self._flow(work), report.text)
+        decided = self._matched(self._flow(work.snapshot), report.text)
         key = threads.new_key()
         return _Prepared(key, decided, self._answer(decided.decision, key))
 
@@ -321,7 +380,7 @@ class Desk:
         return None if latest is None else work.db.get(SlackConversation, latest)
 
     def _new_report(self, work: _Work, report: Report, prepared: _Prepared | None) -> None:
-        flow = self._flow(work)
+        flow = self._flow(work.snapshot)
         if prepared is None:  # it looked like something else before the transaction
             decided = flow.decide(report.text)
             key = threads.new_key()
@@ -459,7 +518,7 @@ class Desk:
         )
         if not moved:
             return self._already(conversation)
-        self._flow(work).picked(
+        self._flow(work.snapshot).picked(
             reporter=conversation.reporter,
             conversation=conversation.key,
             article=article,
@@ -549,7 +608,7 @@ class Desk:
             clock=self.clock,
         )
         if moved:
-            self._flow(work).solved(
+            self._flow(work.snapshot).solved(
                 reporter=conversation.reporter,
                 conversation=conversation.key,
                 article=self._article(work, conversation.article_id or "", conversation),
@@ -575,7 +634,7 @@ class Desk:
         if not moved:
             return None
         text = threads.full_report(conversation)
-        result = self._flow(work).hand_over(
+        result = self._flow(work.snapshot).hand_over(
             reporter=conversation.reporter,
             source=f"slack-{conversation.source}",
             conversation=conversation.key,
@@ -682,21 +741,32 @@ class Desk:
 
     def _reply(self, work: _Work, conversation: SlackConversation, message: Message) -> None:
         """Post in the conversation's thread; its first bot message starts the thread if needed."""
-        args: dict[str, Any] = {"channel": conversation.channel, **api_args(message), **QUIET}
-        if conversation.thread_ts:
-            args["thread_ts"] = conversation.thread_ts
-            if work.broadcast:
-                args["reply_broadcast"] = True
-            outbox.enqueue(work.db, method="chat.postMessage", args=args, clock=self.clock)
-            return
-        outbox.enqueue(
-            work.db,
-            method="chat.postMessage",
-            args=args,
-            clock=self.clock,
-            after_sent=THREAD_STARTED,
-            ref={"conversation": conversation.key},
+        post = self._post(
+            conversation.channel,
+            conversation.thread_ts,
+            conversation.key,
+            message,
+            broadcast=work.broadcast,
         )
+        outbox.enqueue(work.db, clock=self.clock, **post)
+
+    @staticmethod
+    def _post(
+        channel: str, thread_ts: str | None, key: str, message: Message, *, broadcast: bool = False
+    ) -> dict[str, Any]:
+        """`outbox.enqueue`'s arguments for a message in conversation `key`'s thread."""
+        args: dict[str, Any] = {"channel": channel, **api_args(message), **QUIET}
+        if thread_ts:
+            args["thread_ts"] = thread_ts
+            if broadcast:
+                args["reply_broadcast"] = True
+            return {"method": "chat.postMessage", "args": args}
+        return {
+            "method": "chat.postMessage",
+            "args": args,
+            "after_sent": THREAD_STARTED,
+            "ref": {"conversation": key},
+        }
 
     def _update(self, work: _Work, click: Click, message: Message) -> None:
         args = {"channel": click.channel, "ts": click.message_ts, **api_args(message)}
@@ -735,11 +805,11 @@ class Desk:
     def _already(self, conversation: SlackConversation) -> Message:
         return self._refusal(conversation.state.value, conversation)
 
-    def _flow(self, work: _Work) -> TriageFlow:
+    def _flow(self, snapshot: KnowledgeSnapshot) -> TriageFlow:
         return TriageFlow(
-            work.snapshot.matcher,
+            snapshot.matcher,
             self.engine,
-            policy=self.settings.policy(work.snapshot.matcher),
+            policy=self.settings.policy(snapshot.matcher),
             default_team=self.settings.default_team,
             clock=self.clock,
             schedule=self.schedule,

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from escalation.clock import Clock, SystemClock
-from escalation.conversations import log_turn, record_feedback
+from escalation.conversations import INSERT_TURN, log_turn, record_feedback, turn_values
 from escalation.db import session
 from escalation.models import Role, Ticket
 from escalation.oncall import active_overrides
@@ -96,30 +96,48 @@ class TriageFlow:
         with self._unit(db) as db:
             if self.metrics is not None:
                 self.metrics.report_handled(db, decision.outcome, decided.matching_seconds)
-            log_turn(
-                db,
-                conversation_key=conversation,
-                user_id=reporter,
-                role=Role.EMPLOYEE,
-                text=text,
-                clock=self.clock,
-            )
             ticket, joined = None, False
             if decision.outcome is Outcome.ESCALATE:
                 ticket, joined = self._open(
                     db, reporter, source, text, decision, decision.article, conversation
                 )
-            log_turn(
-                db,
-                conversation_key=conversation,
-                user_id=reporter,
-                role=Role.BOT,
-                text=decision.reason,
+            turns = self.report_turns(
+                reporter=reporter,
+                text=text,
+                conversation=conversation,
                 decision=decision,
                 ticket_id=ticket.id if ticket else None,
-                clock=self.clock,
             )
+            db.connection().execute(INSERT_TURN, turns)
         return ReportResult(decision, ticket, joined)
+
+    def report_turns(
+        self,
+        *,
+        reporter: str,
+        text: str,
+        conversation: str,
+        decision: Decision,
+        ticket_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """What a new report adds to its conversation's log: the words, and what was decided."""
+        said = turn_values(
+            conversation_key=conversation,
+            user_id=reporter,
+            role=Role.EMPLOYEE,
+            text=text,
+            clock=self.clock,
+        )
+        decided = turn_values(
+            conversation_key=conversation,
+            user_id=reporter,
+            role=Role.BOT,
+            text=decision.reason,
+            decision=decision,
+            ticket_id=ticket_id,
+            clock=self.clock,
+        )
+        return [said, decided]
 
     def decide(self, text: str) -> Decided:
         """Match a report: the slow, database-free part of `report`, to do before a transaction

@@ -110,8 +110,12 @@ class Metrics:
     # What happened; each is counted when `db` commits.
 
     def report_handled(self, db: Session, outcome: Outcome, matching_seconds: float) -> None:
+        after_commit(db, lambda: self.report_stored(outcome, matching_seconds))
+
+    def report_stored(self, outcome: Outcome, matching_seconds: float) -> None:
+        """`report_handled` for a report stored without a session (`bot.answered`)."""
         self.matching.observe(matching_seconds)
-        after_commit(db, self.reports.labels(outcome.value).inc)
+        self.reports.labels(outcome.value).inc()
 
     def deflected(self, db: Session) -> None:
         after_commit(db, self.deflections.inc)

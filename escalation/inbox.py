@@ -64,6 +64,28 @@ def claim_event(session: Session, key: str, clock: Clock) -> bool:
     return inserted.scalar() is not None
 
 
+def claim_events(connection: sa.Connection, keys: list[str], now: datetime) -> set[str]:
+    """`claim_event` for several keys in two statements: the keys claimed now (the others were
+    handled before). Their receipts are dropped; once the transaction has committed, each
+    thread that asked for a key tells `dropped_here`."""
+    statement = insert_unless_kept(connection.dialect.name, SlackEvent.__tablename__, "key")
+    rows = [{"key": key, "received_at": now} for key in keys]
+    claimed = set(connection.execute(statement, rows).scalars())
+    connection.execute(_DROP_RECEIPTS, {"keys": keys})
+    return claimed
+
+
+_DROP_RECEIPTS = sa.delete(SlackReceipt).where(
+    col(SlackReceipt.key).in_(sa.bindparam("keys", expanding=True))
+)
+
+
+def dropped_here(key: str) -> None:
+    """`key`'s receipt was dropped by a transaction that has committed (written by another
+    thread on this one's behalf): `receipt_dropped_here` is then true for it in this thread."""
+    _committed.keys = getattr(_committed, "keys", set()) | {key}
+
+
 def receipt_dropped_here(key: str) -> bool:
     """Whether a transaction of this thread that dropped `key`'s receipt (`claim_event`) has
     committed since the last call: the listener's completion then has nothing to check."""

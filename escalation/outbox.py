@@ -123,11 +123,26 @@ def enqueue(
     `after_sent` names a hook (see `register_hook`) run with `ref` when Slack accepted the call.
     Call `OutboxWorker.wake()` after the transaction commits for the lowest latency.
     """
+    values = message_values(
+        method=method, args=args, now=clock.now(), key=key, after_sent=after_sent, ref=ref
+    )
+    note_queued(session, Work.OUTBOX)
+    return _insert_once(session, values)
+
+
+def message_values(
+    *,
+    method: str,
+    args: dict[str, Any],
+    now: datetime,
+    key: str | None = None,
+    after_sent: str | None = None,
+    ref: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`enqueue`'s row, for inserting many messages with no `key` at once (`bot.answered`)."""
     if after_sent is not None and after_sent not in _hooks:
         raise ValueError(f"no outbox hook named {after_sent!r}: call register_hook() first")
-    now = clock.now()
-    note_queued(session, Work.OUTBOX)
-    values: dict[str, Any] = {
+    return {
         "key": key,
         "method": method,
         "channel": pace_key(method, args),
@@ -140,7 +155,6 @@ def enqueue(
         "next_attempt_at": now,
         "result": {},
     }
-    return _insert_once(session, values)
 
 
 def register_hook(name: str, hook: Hook) -> None:
@@ -494,6 +508,7 @@ def _due_query() -> SelectOfScalar[OutboxMessage]:
 
 _DUE = _due_query()
 _OUTBOX = metadata.tables[OutboxMessage.__tablename__]
+INSERT_MESSAGE = _OUTBOX.insert()
 _LEASE = (
     _OUTBOX.update()
     .where(_OUTBOX.c.id.in_(sa.bindparam("ids", expanding=True)))

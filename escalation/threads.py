@@ -50,8 +50,45 @@ def start_conversation(
     second statement), so later changes to it in the transaction are saved as usual: the ORM's
     insert of this one object was a fifth of a report's CPU.
     """
+    values = conversation_values(
+        key=key,
+        reporter=reporter,
+        source=source,
+        channel=channel,
+        thread_ts=thread_ts,
+        text=text,
+        decision=decision,
+        state=state,
+        clock=clock,
+        ticket_id=ticket_id,
+    )
+    new_id = plain(session).execute(_INSERT, values).scalar_one()
+    conversation = SlackConversation(id=new_id, **values)
+    make_transient_to_detached(conversation)
+    session.add(conversation)
+    return conversation
+
+
+_INSERT = sa.insert(SlackConversation).returning(col(SlackConversation.id))
+INSERT_CONVERSATION = sa.insert(SlackConversation)
+
+
+def conversation_values(
+    *,
+    key: str,
+    reporter: str,
+    source: str,
+    channel: str,
+    thread_ts: str | None,
+    text: str,
+    decision: Decision,
+    state: ThreadState,
+    clock: Clock,
+    ticket_id: int | None = None,
+) -> dict[str, Any]:
+    """`start_conversation`'s row, for `INSERT_CONVERSATION` with many rows (`bot.answered`)."""
     now = clock.now()
-    values: dict[str, Any] = {
+    return {
         "key": key,
         "reporter": reporter,
         "source": source,
@@ -69,14 +106,6 @@ def start_conversation(
         "created_at": now,
         "updated_at": now,
     }
-    new_id = plain(session).execute(_INSERT, values).scalar_one()
-    conversation = SlackConversation(id=new_id, **values)
-    make_transient_to_detached(conversation)
-    session.add(conversation)
-    return conversation
-
-
-_INSERT = sa.insert(SlackConversation).returning(col(SlackConversation.id))
 
 
 def by_key(session: Session, key: str) -> SlackConversation | None:

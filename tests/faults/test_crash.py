@@ -27,17 +27,17 @@ LISTENING = "Jethro is serving Slack on "
 STALLED = "stalled after the ack"
 STALLING_RUN = f"""
 import sys, threading
-from bot import desk
+from bot import answered
 from bot.cli import main
 
-claim = desk.claim_event
+claim = answered.claim_events
 
-def claim_and_stall(db, key, clock):
-    claim(db, key, clock)  # the work's transaction is open, its key claimed, nothing committed
+def claim_and_stall(connection, keys, now):
+    claim(connection, keys, now)  # the answer's transaction is open, its key claimed, no commit
     print({STALLED!r}, flush=True)
     threading.Event().wait()
 
-desk.claim_event = claim_and_stall
+answered.claim_events = claim_and_stall
 main.main(args=sys.argv[1:], prog_name="jethro")
 """
 RUN = ("run", "--http", "--port", "0", "--host", "127.0.0.1")
