@@ -371,75 +371,61 @@ class OutboxSender:
         return max(MIN_RETRY, jittered)
 
     def _record(self, claimed: list[OutboxMessage], outcomes: list[_Outcome]) -> None:
-        """What came of a batch, in one transaction. A message with no hook to run is finished
-        with one plain UPDATE for the batch (`_FINISH`, guarded by its status so a message
-        another worker finished is left alone); one with a hook goes through the ORM."""
+        """What came of a batch, in one transaction of plain UPDATEs (`_FINISH`, guarded by the
+        message's status, so one another worker finished is left alone): one statement for the
+        messages with no hook to run, and one each for those with a hook, which runs only if
+        its message was still this worker's to finish."""
         now = self.clock.now()
         rows: list[dict[str, Any]] = []
-        hooked: list[tuple[OutboxMessage, _Outcome]] = []
+        hooked: list[tuple[OutboxMessage, dict[str, Any], dict[str, Any]]] = []
         for message, outcome in zip(claimed, outcomes, strict=True):
             if message.claimed_until is not None and now > message.claimed_until:
                 log.warning("outbox message %s: lease ran out while sending", message.id)
+            row = _finished(message, outcome, now)
             if outcome.data is not None and message.after_sent is not None:
-                hooked.append((message, outcome))
+                hooked.append((message, row, outcome.data))
             else:
-                rows.append(_finished(message, outcome, now))
+                rows.append(row)
             if outcome.data is not None:
                 fields = _fields(message)
                 log.info("outbox message %s sent (%s)", message.id, message.method, extra=fields)
         with unit_of_work(self.engine) as s:
-            if rows:
-                finished = s.connection().execute(_FINISH, rows).rowcount
-                if 0 <= finished < len(rows):
-                    log.warning(
-                        "%d outbox messages were finished by another worker", len(rows) - finished
-                    )
-            if hooked:
-                self._record_hooked(s, hooked, now)
+            finished = s.connection().execute(_FINISH, rows).rowcount if rows else 0
+            for message, row, data in hooked:
+                if s.connection().execute(_FINISH, row).rowcount == 1:
+                    self._after_sent(s, message, row, data)
+                else:
+                    log.warning("outbox message %s was finished by another worker", message.id)
+            if 0 <= finished < len(rows):
+                log.warning(
+                    "%d outbox messages were finished by another worker", len(rows) - finished
+                )
         for outcome in outcomes:
             self.observer.send_result(
                 "sent" if outcome.data is not None else "retry" if outcome.retry_at else "dead"
             )
 
-    def _record_hooked(
-        self, s: Session, hooked: list[tuple[OutboxMessage, _Outcome]], now: datetime
+    def _after_sent(
+        self, s: Session, message: OutboxMessage, row: dict[str, Any], data: dict[str, Any]
     ) -> None:
-        ids = [message.id for message, _ in hooked]
-        query = select(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
-        current = {message.id: message for message in s.exec(query.with_for_update())}
-        for sent, outcome in hooked:
-            message = current.get(sent.id)
-            if message is None or message.status is not OutboxStatus.PENDING:
-                log.warning("outbox message %s was finished by another worker", sent.id)
-                continue
-            assert outcome.data is not None
-            message.attempted_at = now
-            message.claimed_by = None
-            message.claimed_until = None
-            message.last_error = outcome.error
-            self._mark_sent(s, message, outcome.data, now)
-        s.flush()
-
-    def _mark_sent(
-        self, s: Session, message: OutboxMessage, data: dict[str, Any], now: datetime
-    ) -> None:
+        """Run the message's hook in a savepoint: a failing hook is logged and noted on the
+        message, which still counts as sent (sending it again would post it twice)."""
         message.status = OutboxStatus.SENT
-        message.sent_at = now
-        message.result = {k: data[k] for k in RESULT_KEYS if k in data}
-        s.flush()
-        if message.after_sent is None:
-            return
-        hook = _hooks.get(message.after_sent)
+        message.sent_at = row["sent"]
+        message.result = row["outcome"]
+        hook = _hooks.get(message.after_sent or "")
         if hook is None:
-            message.last_error = f"sent, but no hook named {message.after_sent!r} is registered"
-            log.error("outbox message %s: %s", message.id, message.last_error)
-            return
-        try:
-            with s.begin_nested():
-                hook(s, message, data)
-        except Exception as exc:
-            message.last_error = f"sent, but hook {message.after_sent!r} failed: {exc!r}"
-            log.exception("outbox message %s: %s", message.id, message.last_error)
+            error = f"sent, but no hook named {message.after_sent!r} is registered"
+            log.error("outbox message %s: %s", message.id, error)
+        else:
+            try:
+                with s.begin_nested():
+                    hook(s, message, data)
+                return
+            except Exception as exc:
+                error = f"sent, but hook {message.after_sent!r} failed: {exc!r}"
+                log.exception("outbox message %s: %s", message.id, error)
+        s.connection().execute(_NOTE_ERROR, {"message_id": message.id, "error": error})
 
 
 class OutboxWorker(PollingWorker):
@@ -535,8 +521,15 @@ _FINISH = (
 )
 
 
+_NOTE_ERROR = (
+    _OUTBOX.update()
+    .where(_OUTBOX.c.id == sa.bindparam("message_id"))
+    .values(last_error=sa.bindparam("error"))
+)
+
+
 def _finished(message: OutboxMessage, outcome: _Outcome, now: datetime) -> dict[str, Any]:
-    """`_FINISH`'s parameters for a message without a hook: sent, to retry, or dead."""
+    """`_FINISH`'s parameters for a message: sent, to retry, or dead."""
     status = OutboxStatus.PENDING if outcome.retry_at is not None else OutboxStatus.DEAD
     if outcome.data is not None:
         status = OutboxStatus.SENT

@@ -415,7 +415,9 @@ def test_a_failing_hook_is_rolled_back_and_logged_but_the_message_is_not_sent_ag
     sender.send_due()
 
     assert texts(fake_slack) == ["ticket"]
-    assert stored(engine, message_id).status is OutboxStatus.SENT
+    message = stored(engine, message_id)
+    assert message.status is OutboxStatus.SENT
+    assert f"hook {hook_name!r} failed" in (message.last_error or "")
     with session(engine) as s:
         assert conversation(s, "D1") == []
     assert f"hook {hook_name!r} failed" in caplog.text
