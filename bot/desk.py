@@ -216,7 +216,8 @@ class Desk:
 
     def take(self, report: Report, *, replies_only: bool = False) -> None:
         """`_take`, with the event's id and channel on every log record it causes, holding one
-        of the desk's `BUSY_THREADS` turns except while the report is matched."""
+        of the desk's `BUSY_THREADS` turns except while the report is matched, and while an
+        answered report waits to be stored with others (`_store`)."""
         self.acks.wait_turn()
         with log_context(event_id=report.event_key, channel=report.channel):
             with self._turns:
@@ -278,8 +279,8 @@ class Desk:
         `_store`. Nothing is looked up again: `_prepare` found this to be a new report, and a
         copy of the event stored meanwhile has claimed its key, which `_store` finds."""
         decision = prepared.decided.decision
-        answered = decision.outcome is Outcome.ANSWER
-        state = ThreadState.ANSWERED if answered else ThreadState.SUGGESTED
+        shown = decision.outcome is Outcome.ANSWER
+        state = ThreadState.ANSWERED if shown else ThreadState.SUGGESTED
         flow = self._flow(snapshot)
         turns = flow.report_turns(
             reporter=report.reporter, text=report.text, conversation=prepared.key, decision=decision
