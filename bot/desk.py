@@ -279,14 +279,28 @@ class Desk:
         `_store`. Nothing is looked up again: `_prepare` found this to be a new report, and a
         copy of the event stored meanwhile has claimed its key, which `_store` finds."""
         decision = prepared.decided.decision
-        shown = decision.outcome is Outcome.ANSWER
-        state = ThreadState.ANSWERED if shown else ThreadState.SUGGESTED
         flow = self._flow(snapshot)
         turns = flow.report_turns(
             reporter=report.reporter, text=report.text, conversation=prepared.key, decision=decision
         )
-        conversation = threads.conversation_values(
-            key=prepared.key,
+        conversation = self._conversation(report, prepared.key, decision)
+        assert prepared.answer is not None
+        post = self._post(report.channel, report.thread_ts, prepared.key, prepared.answer)
+        message = outbox.message_values(now=self.clock.now(), **post)
+        rows = Answered(report.event_key, turns, conversation, message)
+        return _Answer(rows, decision.outcome, prepared.decided.matching_seconds)
+
+    def _conversation(
+        self, report: Report, key: str, decision: Decision, ticket_id: int | None = None
+    ) -> dict[str, Any]:
+        """A new report's conversation row (`threads.conversation_values`)."""
+        state = {
+            Outcome.ANSWER: ThreadState.ANSWERED,
+            Outcome.SUGGEST: ThreadState.SUGGESTED,
+            Outcome.ESCALATE: ThreadState.ESCALATED,
+        }[decision.outcome]
+        return threads.conversation_values(
+            key=key,
             reporter=report.reporter,
             source=report.source,
             channel=report.channel,
@@ -295,12 +309,8 @@ class Desk:
             decision=decision,
             state=state,
             clock=self.clock,
+            ticket_id=ticket_id,
         )
-        assert prepared.answer is not None
-        post = self._post(report.channel, report.thread_ts, prepared.key, prepared.answer)
-        message = outbox.message_values(now=self.clock.now(), **post)
-        rows = Answered(report.event_key, turns, conversation, message)
-        return _Answer(rows, decision.outcome, prepared.decided.matching_seconds)
 
     def _store(self, answer: _Answer) -> None:
         if not self.answered.store(answer.rows):
@@ -402,24 +412,8 @@ class Desk:
             f" (ticket #{ticket.id})" if ticket else "",
             extra={"ticket_id": ticket.id if ticket else None},
         )
-        state = {
-            Outcome.ANSWER: ThreadState.ANSWERED,
-            Outcome.SUGGEST: ThreadState.SUGGESTED,
-            Outcome.ESCALATE: ThreadState.ESCALATED,
-        }[decision.outcome]
-        conversation = threads.start_conversation(
-            work.db,
-            key=key,
-            reporter=report.reporter,
-            source=report.source,
-            channel=report.channel,
-            thread_ts=report.thread_ts,
-            text=report.text,
-            decision=decision,
-            state=state,
-            clock=self.clock,
-            ticket_id=ticket.id if ticket else None,
-        )
+        values = self._conversation(report, key, decision, ticket.id if ticket else None)
+        conversation = threads.start_conversation(work.db, values)
         if ticket is not None and result.joined:
             self._announce_join(work, conversation, ticket, report.reporter, report.text)
         elif ticket is not None:

@@ -29,39 +29,14 @@ def new_key() -> str:
     return KEY_PREFIX + secrets.token_hex(6)
 
 
-def start_conversation(
-    session: Session,
-    *,
-    key: str,
-    reporter: str,
-    source: str,
-    channel: str,
-    thread_ts: str | None,
-    text: str,
-    decision: Decision,
-    state: ThreadState,
-    clock: Clock,
-    ticket_id: int | None = None,
-) -> SlackConversation:
-    """Store a new report's conversation. `thread_ts` is None when the bot's first message will
-    start the thread (see `thread_started`).
+def start_conversation(session: Session, values: dict[str, Any]) -> SlackConversation:
+    """Store a new report's conversation, its row made by `conversation_values`. Its `thread_ts`
+    is None when the bot's first message will start the thread (see `thread_started`).
 
     Written with a plain insert, then attached to the session as the stored row it now is (no
     second statement), so later changes to it in the transaction are saved as usual: the ORM's
     insert of this one object was a fifth of a report's CPU.
     """
-    values = conversation_values(
-        key=key,
-        reporter=reporter,
-        source=source,
-        channel=channel,
-        thread_ts=thread_ts,
-        text=text,
-        decision=decision,
-        state=state,
-        clock=clock,
-        ticket_id=ticket_id,
-    )
     new_id = plain(session).execute(_INSERT, values).scalar_one()
     conversation = SlackConversation(id=new_id, **values)
     make_transient_to_detached(conversation)
@@ -86,7 +61,8 @@ def conversation_values(
     clock: Clock,
     ticket_id: int | None = None,
 ) -> dict[str, Any]:
-    """`start_conversation`'s row, for `INSERT_CONVERSATION` with many rows (`bot.answered`)."""
+    """A new report's conversation row: for `start_conversation`, or for `INSERT_CONVERSATION`
+    with many rows (`bot.answered`)."""
     now = clock.now()
     return {
         "key": key,
