@@ -56,18 +56,15 @@ def claim_event(session: Session, key: str, clock: Clock) -> bool:
     A concurrent claim of the same key waits for the other transaction: if it commits, this one
     gets False; if it rolls back, this one gets the key.
     """
-    table = metadata.tables[SlackEvent.__tablename__]
-    values = {"key": key, "received_at": clock.now()}
-    inserted = _insert_new(session.connection(), table, values, returning=table.c.key)
-    drop_receipt(session.connection(), key)
+    claimed = claim_events(session.connection(), [key], clock.now())
     session.info.setdefault(_DROPPING, []).append(key)
-    return inserted.scalar() is not None
+    return key in claimed
 
 
 def claim_events(connection: sa.Connection, keys: list[str], now: datetime) -> set[str]:
     """`claim_event` for several keys in two statements: the keys claimed now (the others were
     handled before). Their receipts are dropped; once the transaction has committed, each
-    thread that asked for a key tells `dropped_here`."""
+    thread that asked for a key tells `dropped_here` (`claim_event` does that for its own)."""
     statement = insert_unless_kept(connection.dialect.name, SlackEvent.__tablename__, "key")
     rows = [{"key": key, "received_at": now} for key in keys]
     claimed = set(connection.execute(statement, rows).scalars())
@@ -80,10 +77,10 @@ _DROP_RECEIPTS = sa.delete(SlackReceipt).where(
 )
 
 
-def dropped_here(key: str) -> None:
-    """`key`'s receipt was dropped by a transaction that has committed (written by another
-    thread on this one's behalf): `receipt_dropped_here` is then true for it in this thread."""
-    _committed.keys = getattr(_committed, "keys", set()) | {key}
+def dropped_here(*keys: str) -> None:
+    """The receipts of `keys` were dropped by a transaction that has committed (this thread's,
+    or one another thread wrote on its behalf): `receipt_dropped_here` is then true for them."""
+    _committed.keys = getattr(_committed, "keys", set()) | set(keys)
 
 
 def receipt_dropped_here(key: str) -> bool:
@@ -98,7 +95,7 @@ def receipt_dropped_here(key: str) -> bool:
 def _note_dropped(session: Session) -> None:
     keys = session.info.pop(_DROPPING, None)
     if keys:
-        _committed.keys = getattr(_committed, "keys", set()) | set(keys)
+        dropped_here(*keys)
 
 
 def forget_events(session: Session, before: datetime) -> int:
