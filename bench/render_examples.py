@@ -89,8 +89,11 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
             "report": f"{REPORT} (@U0B2C3D4E5 has it too)",
             "severity": Severity.HIGH,
             "team": "network",
-            "candidates": [Candidate(VPN, 0.41), Candidate(WIFI, 0.12)],
-            "reason": "no article was a confident match",
+            "candidates": [Candidate(VPN, 0.41, confidence=0.62), Candidate(WIFI, 0.12)],
+            "reason": (
+                "no article fits well enough (the closest, 'VPN keeps disconnecting', "
+                "has confidence 62%; answering needs 97%)"
+            ),
             "status": "open",
             "owner": None,
             "acknowledged_by": None,

@@ -186,6 +186,7 @@ class EngineersChannel:
             Candidate(
                 Article(id=str(c["id"]), title=str(c.get("title", c["id"])), body=""),
                 float(c["score"]),
+                confidence=c.get("confidence"),
             )
             for c in ticket.candidates
         ]

@@ -815,7 +815,11 @@ class Desk:
     def _decision(self, work: _Work, conversation: SlackConversation) -> Decision:
         """The decision as it was made, with today's articles where they still exist."""
         candidates = tuple(
-            Candidate(self._article(work, c["id"], conversation), float(c["score"]))
+            Candidate(
+                self._article(work, c["id"], conversation),
+                float(c["score"]),
+                confidence=c.get("confidence"),
+            )
             for c in conversation.candidates
         )
         article = (

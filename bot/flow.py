@@ -176,6 +176,20 @@ class TriageFlow:
                 clock=self.clock,
             )
 
+    def detail(
+        self, *, reporter: str, conversation: str, text: str, db: Session | None = None
+    ) -> None:
+        """More words from the employee about the report, kept in its log for the engineer."""
+        with self._unit(db) as db:
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.EMPLOYEE,
+                text=text,
+                clock=self.clock,
+            )
+
     def not_solved(
         self,
         *,

@@ -6,9 +6,10 @@ Slack gets Block Kit from `bot/render.py`; this is the same information for a pe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from escalation.models import Ticket, TicketEvent
-from knowledge.decision import Decision, Outcome
+from knowledge.decision import Decision, Outcome, confidence_text
 
 
 def format_decision(decision: Decision) -> str:
@@ -21,11 +22,20 @@ def format_decision(decision: Decision) -> str:
             decision.article.body.strip(),
         ]
     if decision.candidates:
-        lines += ["", "Candidates:"]
+        lines += ["", "Articles considered, best first (match score: ranks only):"]
         lines += [
             f"  {c.score:.3f}  {c.article.id}  ({c.article.title})" for c in decision.candidates[:5]
         ]
     return "\n".join(lines)
+
+
+def considered(candidates: Sequence[dict[str, Any]], *, limit: int) -> list[str]:
+    """A stored decision's articles, best first: the best with the decision's confidence, the
+    only number shown, so that it reads as the reason does."""
+    return [
+        f"{c['id']} ({confidence_text(c['confidence'])})" if "confidence" in c else str(c["id"])
+        for c in candidates[:limit]
+    ]
 
 
 def ticket_line(ticket: Ticket) -> str:
@@ -57,8 +67,8 @@ def ticket_details(ticket: Ticket, events: Sequence[TicketEvent]) -> str:
     if ticket.resolution:
         lines += ["", "Resolution:", f"  {ticket.resolution}"]
     if ticket.candidates:
-        lines += ["", "Articles considered:"]
-        lines += [f"  {c['score']:.3f}  {c['id']}  ({c['title']})" for c in ticket.candidates[:5]]
+        lines += ["", "Articles considered, best first:"]
+        lines += [f"  {line}" for line in considered(ticket.candidates, limit=5)]
     lines += ["", "History:"]
     lines += [f"  {e.at.isoformat(timespec='seconds')}  {e.kind:<13} {e.actor}" for e in events]
     return "\n".join(lines)
@@ -66,14 +76,14 @@ def ticket_details(ticket: Ticket, events: Sequence[TicketEvent]) -> str:
 
 def escalation_preview(ticket: Ticket) -> str:
     """What the engineers' channel receives, as text."""
-    considered = ", ".join(f"{c['id']} {c['score']:.2f}" for c in ticket.candidates[:3]) or "none"
+    shown = ", ".join(considered(ticket.candidates, limit=3)) or "none"
     return "\n".join(
         [
             "┌─ #engineers ─────────────────────────────────────────────",
             f"│ Ticket #{ticket.id} · severity {ticket.severity} · team {ticket.team}",
-            f"│ From {ticket.reporter}: “{ticket.text}”",
+            f"│ From {ticket.reporter}: “{ticket.text}”".replace("\n", "\n│   "),
             f"│ Why: {ticket.reason}",
-            f"│ Bot considered: {considered}",
+            f"│ Bot considered: {shown}",
             "│ [Acknowledge]  [Resolve]  [Reassign]",
             "└──────────────────────────────────────────────────────────",
         ]

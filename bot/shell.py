@@ -1,7 +1,9 @@
 """`jethro shell`: the Slack conversation, played in a terminal.
 
 Each report is its own conversation: the answer, then "did that solve it?"; a no, "none of these",
-or an escalation opens a ticket and shows what the engineers' channel would receive.
+or an escalation opens a ticket and shows what the engineers' channel would receive. The answer to
+"did that solve it?" is read as Slack reads a reply in the report's thread (`bot/intent.py`): a
+sentence is a verdict ("still broken") or more detail, which the ticket carries if one follows.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import uuid
 import click
 
 from bot.flow import TriageFlow
+from bot.intent import Intent, reply_intent
 from bot.preview import escalation_preview
 from escalation.models import Ticket
 from knowledge.article import Article
@@ -46,10 +49,12 @@ def _converse(flow: TriageFlow, reporter: str, text: str) -> None:
         article = _pick(decision)
     if article is not None:
         _show(article)
-        if _ask_yes("Did that solve it?"):
+        details = _verdict(flow, reporter, conversation)
+        if details is None:
             flow.solved(reporter=reporter, conversation=conversation, article=article)
             click.echo("Great, glad that fixed it.")
             return
+        text = "\n".join([text, *details])
     ticket = flow.not_solved(
         reporter=reporter,
         source="cli",
@@ -59,6 +64,45 @@ def _converse(flow: TriageFlow, reporter: str, text: str) -> None:
         article=article,
     )
     _escalated(ticket, decision)
+
+
+_YES = frozenset({"", "y", "yes"})
+_NO = frozenset({"n", "no"})
+
+
+def _verdict(flow: TriageFlow, reporter: str, conversation: str) -> list[str] | None:
+    """None when the answer solved it; else what the employee added before saying it did not.
+
+    Anything that is neither a yes/no nor a verdict is a follow-up, noted as Slack notes a reply
+    in the thread, and the question is asked again.
+    """
+    details: list[str] = []
+    while True:
+        try:
+            said = click.prompt(
+                "Did that solve it? [Y/n, or tell me more]",
+                default="",
+                show_default=False,
+                prompt_suffix=" ",
+            ).strip()
+        except (EOFError, click.Abort):
+            return None
+        word = said.lower().strip(" .!")
+        if word in _YES:
+            return None
+        if word in _NO:
+            return details
+        intent = reply_intent(said)
+        if intent is Intent.SOLVED:
+            return None
+        details.append(said)
+        flow.detail(reporter=reporter, conversation=conversation, text=said)
+        if intent is Intent.NOT_SOLVED:
+            return details
+        click.echo(
+            "Noted. If the steps above don't fix it, say no (or still broken) and I'll hand "
+            "everything you've told me to an engineer."
+        )
 
 
 def _pick(decision: Decision) -> Article | None:
@@ -75,13 +119,6 @@ def _show(article: Article) -> None:
     click.secho(article.title, bold=True)
     click.echo(article.body.strip())
     click.echo("")
-
-
-def _ask_yes(question: str) -> bool:
-    try:
-        return click.confirm(question, default=True)
-    except (EOFError, click.Abort):
-        return True
 
 
 def _escalated(ticket: Ticket, decision: Decision) -> None:

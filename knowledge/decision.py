@@ -24,11 +24,14 @@ class Candidate:
 
     `similarity`: the report's plain cosine to the article (semantic matcher only), which tells
     a near tie between articles from a report that no article covers but several resemble.
+    `confidence`: set on the best candidate of a decision, the decision's confidence. It is the
+    one number people are shown (`confidence_text`); raw scores rank, but mean nothing alone.
     """
 
     article: Article
     score: float
     similarity: float | None = None
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ class Decision:
             "reason": self.reason,
             "candidates": [
                 {"id": c.article.id, "title": c.article.title, "score": round(c.score, 4)}
+                | ({} if c.confidence is None else {"confidence": round(c.confidence, 4)})
                 for c in self.candidates
             ],
         }
+
+
+def confidence_text(confidence: float) -> str:
+    """How a confidence reads wherever people see one: the decision's reason, the ticket, the
+    shell, so that "confidence 74%" means the same thing in each."""
+    return f"confidence {confidence * 100:.0f}%"

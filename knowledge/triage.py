@@ -7,10 +7,10 @@ and `jethro kb eval`, so what eval measures is what employees get.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from knowledge.article import Action
-from knowledge.decision import Candidate, Decision, Outcome
+from knowledge.decision import Candidate, Decision, Outcome, confidence_text
 from knowledge.index import Matcher, ShortlistMatcher
 
 
@@ -52,8 +52,9 @@ def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -
     ranked = matcher.rank(text, limit=policy.rank_limit)
     if not ranked:
         return Decision(Outcome.ESCALATE, None, 0.0, (), "no article shares any words with it")
-    best = ranked[0]
     confidence = matcher.confidence(ranked)
+    best = replace(ranked[0], confidence=confidence)
+    ranked = [best, *ranked[1:]]
     candidates = tuple(ranked)
     routing = policy.suggest_threshold
     if policy.escalate_threshold is not None:
@@ -70,14 +71,20 @@ def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -
         size, among = shortlist
         titles = [f"'{c.article.title}'" for c in ranked[:size]]
         named = f"{', '.join(titles[:-1])} and {titles[-1]}"
-        reason = f"unsure between {named} (best {confidence:.2f}, one of them {among:.2f})"
+        reason = (
+            f"unsure between {named} ({confidence_text(confidence)} in the first alone, "
+            f"{among * 100:.0f}% that it is one of them)"
+        )
         return Decision(Outcome.SUGGEST, None, confidence, tuple(ranked[:size]), reason)
-    reason = f"no article fits well enough (best {confidence:.2f} < {policy.answer_threshold:.2f})"
+    reason = (
+        f"no article fits well enough (the closest, '{best.article.title}', has "
+        f"{confidence_text(confidence)}; answering needs {policy.answer_threshold * 100:.0f}%)"
+    )
     return Decision(Outcome.ESCALATE, None, confidence, candidates, reason)
 
 
 def _matched(candidate: Candidate, confidence: float) -> str:
-    return f"matched '{candidate.article.title}' with confidence {confidence:.2f}"
+    return f"matched '{candidate.article.title}' with {confidence_text(confidence)}"
 
 
 def _shortlist(

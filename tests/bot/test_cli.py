@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,9 @@ def test_ask_answers_a_known_problem_from_the_sample_base() -> None:
     assert decision["outcome"] == "answer"
     assert decision["article"] == {"id": "vpn-disconnects", "title": "VPN keeps disconnecting"}
     assert decision["candidates"][0]["id"] == "vpn-disconnects"
-    assert set(decision["candidates"][0]) == {"id", "title", "score"}
+    assert set(decision["candidates"][0]) == {"id", "title", "score", "confidence"}
+    assert decision["candidates"][0]["confidence"] == decision["confidence"]
+    assert set(decision["candidates"][1]) == {"id", "title", "score"}
     assert 0.0 <= decision["confidence"] <= 1.0
 
 
@@ -168,6 +171,42 @@ def test_shell_conversation_opens_tickets_that_persist(database_url: str, tiny_k
     missing = run_jethro("tickets", "show", "99", env=env)
     assert missing.code == 1
     assert "no ticket #99" in missing.err
+
+
+def test_shell_takes_a_sentence_after_an_answer_as_more_detail(
+    database_url: str, tiny_kb: Path
+) -> None:
+    env = {"DATABASE_URL": database_url, "JETHRO_KB_DIR": str(tiny_kb)}
+    typed = "\n".join(
+        [
+            "vpn drops every few minutes",
+            "I restarted it twice and it happens on the office wifi too",  # a follow-up, not Y/n
+            "still broken",
+            "",
+        ]
+    )
+    run = run_jethro("shell", "--user", "alice", stdin=typed + "\n", env=env)
+    assert run.code == 0, run.err
+    assert "invalid input" not in run.out + run.err
+    assert "Noted." in run.out
+    assert "ticket #1" in run.out
+
+    shown = run_jethro("tickets", "show", "1", env=env)
+    assert "happens on the office wifi too" in shown.out  # the engineer gets what was added
+
+
+def test_an_escalation_shows_one_confidence_wherever_it_is_explained(
+    database_url: str, tiny_kb: Path
+) -> None:
+    env = {"DATABASE_URL": database_url, "JETHRO_KB_DIR": str(tiny_kb)}
+    run = run_jethro(
+        "shell", "--user", "alice", stdin="the coffee machine on floor 3 is leaking\n\n", env=env
+    )
+    assert run.code == 0, run.err
+    why = next(line for line in run.out.splitlines() if line.startswith("│ Why:"))
+    considered = next(line for line in run.out.splitlines() if "Bot considered:" in line)
+    assert re.findall(r"confidence \d+%", why) == re.findall(r"confidence \d+%", considered)
+    assert len(re.findall(r"confidence \d+%", considered)) == 1
 
 
 def test_db_upgrade_is_repeatable(database_url: str) -> None:

@@ -35,7 +35,7 @@ def _spec() -> None:
 
 
 def every_context(article: Article) -> dict[str, dict[str, Any]]:
-    candidates = [Candidate(article, 0.8), Candidate(OTHER, 0.3)]
+    candidates = [Candidate(article, 0.8, confidence=0.3), Candidate(OTHER, 0.3)]
     return {
         "answer": {"article": article, "ref": HOSTILE},
         "suggest": {"candidates": candidates, "ref": "r1"},
@@ -171,7 +171,7 @@ def test_the_engineers_see_who_reported_what() -> None:
     texts = mrkdwn_texts(message)
     assert "<@U0ABC123> reported:" in texts
     assert any(t.startswith("> &lt;!channel&gt;") and "\n> second line" in t for t in texts)
-    assert "Printer jam · 30%" in texts
+    assert "Printer jam · confidence 30%" in texts  # the best article, with the reason's number
     assert "Ticket #7 · high" in json.dumps(message, ensure_ascii=False)
 
 

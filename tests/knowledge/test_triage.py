@@ -46,7 +46,8 @@ def test_a_confident_match_is_answered_with_its_article() -> None:
     assert decision.outcome is Outcome.ANSWER
     assert decision.article == VPN
     assert decision.confidence == pytest.approx(0.93)
-    assert decision.reason == "matched 'Vpn' with confidence 0.93"
+    assert decision.reason == "matched 'Vpn' with confidence 93%"
+    assert decision.candidates[0].confidence == decision.confidence
 
 
 def test_a_near_tie_suggests_the_tied_articles() -> None:
@@ -55,7 +56,10 @@ def test_a_near_tie_suggests_the_tied_articles() -> None:
     assert decision.outcome is Outcome.SUGGEST
     assert decision.article is None
     assert [c.article for c in decision.candidates] == [VPN, WIFI]
-    assert decision.reason == "unsure between 'Vpn' and 'Wifi' (best 0.02, one of them 0.85)"
+    assert decision.reason == (
+        "unsure between 'Vpn' and 'Wifi' (confidence 2% in the first alone, "
+        "85% that it is one of them)"
+    )
 
 
 def test_a_three_way_tie_suggests_three_articles() -> None:
@@ -77,8 +81,17 @@ def test_a_weak_match_escalates_without_an_article() -> None:
 
     assert decision.outcome is Outcome.ESCALATE
     assert decision.article is None
-    assert decision.reason == "no article fits well enough (best 0.01 < 0.90)"
+    assert decision.reason == (
+        "no article fits well enough (the closest, 'Vpn', has confidence 1%; answering needs 90%)"
+    )
     assert len(decision.candidates) == 4
+    # The one number shown with the articles is the reason's, on the best article only.
+    assert [c.get("confidence") for c in decision.to_json()["candidates"]] == [
+        pytest.approx(decision.confidence, abs=1e-4),
+        None,
+        None,
+        None,
+    ]
 
 
 def test_an_escalate_article_escalates_even_when_sure_and_carries_the_article() -> None:
@@ -87,7 +100,7 @@ def test_an_escalate_article_escalates_even_when_sure_and_carries_the_article() 
     assert decision.outcome is Outcome.ESCALATE
     assert decision.article == OUTAGE
     assert decision.reason == (
-        "matched 'Production outage' with confidence 0.90, an article that always goes to on-call"
+        "matched 'Production outage' with confidence 90%, an article that always goes to on-call"
     )
 
 
