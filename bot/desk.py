@@ -29,7 +29,7 @@ from bot.blocks import Block, Message, api_args, fit_message
 from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.figures import home_figures
-from bot.flow import Decided, TriageFlow
+from bot.flow import Decided, TriageFlow, unjudged
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 from bot.logs import log_context
 from bot.metrics import Metrics
@@ -224,6 +224,36 @@ class Desk:
                 answered = self._take(report, replies_only=replies_only)
             if answered is not None:  # stored without a turn: the more wait, the bigger the group
                 self._store(answered)
+
+    def take_unjudged(self, report: Report, why: str, *, replies_only: bool = False) -> bool:
+        """The last line of defence, when `take` raised: the report goes to a person with its
+        text and a note that the bot could not judge it (`why`), instead of an apology that
+        loses it. False when there is nobody to hand it to: a message the bot overheard in no
+        report's thread. The event's key is claimed here, as `take` would have."""
+        self.acks.wait_turn()
+        with log_context(event_id=report.event_key, channel=report.channel), self._turns:
+            with session(self.engine) as db:
+                work = _Work(db, self.knowledge.current)
+                existing = (
+                    threads.by_thread(db, report.channel, report.thread_ts)
+                    if report.thread_ts
+                    else None
+                )
+                if replies_only and existing is None:
+                    return False
+                if report.event_key and not claim_event(db, report.event_key, self.clock):
+                    return True  # stored after all: the failure came after its commit
+                if existing is not None and existing.state is ThreadState.ESCALATED:
+                    self._add_to_ticket(work, existing, report)
+                elif existing is not None:
+                    threads.add_detail(db, existing, report.text, self.clock)
+                    self._escalate(work, existing)
+                else:
+                    decided = Decided(unjudged(why), 0.0)
+                    self._new_report(work, report, _Prepared(threads.new_key(), decided, None))
+                log.warning("report handed to a person unjudged: %s", why)
+            self.wake(queued(db))
+        return True
 
     def _take(self, report: Report, *, replies_only: bool = False) -> _Answer | None:
         """A new report, or a reply in the thread of one: answered, suggested or escalated.

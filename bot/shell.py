@@ -12,6 +12,7 @@ import click
 
 from bot.flow import TriageFlow
 from bot.preview import escalation_preview
+from bot.text_safety import safe_text
 from escalation.models import Ticket
 from knowledge.article import Article
 from knowledge.decision import Decision, Outcome
@@ -28,6 +29,7 @@ def run_shell(flow: TriageFlow, *, reporter: str, articles: int) -> None:
             text = click.prompt(PROMPT, default="", show_default=False, prompt_suffix=" ")
         except (EOFError, click.Abort):
             break
+        text = safe_text(text)
         if not text.strip():
             break
         _converse(flow, reporter, text)
