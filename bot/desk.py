@@ -274,7 +274,11 @@ class Desk:
         prepared = self._prepare(report, snapshot, replies_only=replies_only)
         if isinstance(prepared, _Ignored):
             return None
-        if isinstance(prepared, _Prepared) and prepared.answer is not None:
+        if (
+            isinstance(prepared, _Prepared)
+            and prepared.answer is not None
+            and not _private(report, prepared.decided.decision)  # those go on in the DM
+        ):
             return self._answered(report, prepared, snapshot)
         with session(self.engine) as db:
             work = _Work(db, snapshot)
@@ -421,11 +425,19 @@ class Desk:
         return None if latest is None else work.db.get(SlackConversation, latest)
 
     def _new_report(self, work: _Work, report: Report, prepared: _Prepared | None) -> None:
+        """Stored and answered; a private one asked where others read goes on in the reporter's
+        DM (the conversation lives there), and where it was asked gets only a neutral note."""
         flow = self._flow(work.snapshot)
         if prepared is None:  # it looked like something else before the transaction
             decided = flow.decide(report.text)
             key = threads.new_key()
             prepared = _Prepared(key, decided, self._answer(decided.decision, key))
+        if _private(report, prepared.decided.decision):
+            asked = report
+            report = replace(report, channel=report.reporter, thread_ts=None)
+            note = self.renderer.message("private_note", reporter=report.reporter)
+            self._reply_to(work, asked, note)
+            log.info("private answer: sent to the reporter's DM, a note where it was asked")
         key = prepared.key
         result = flow.report(
             reporter=report.reporter,
@@ -864,6 +876,17 @@ class Desk:
             return found
         titles = {c["id"]: c["title"] for c in conversation.candidates}
         return Article(id=article_id, title=str(titles.get(article_id, article_id)), body="")
+
+
+def _private(report: Report, decision: Decision) -> bool:
+    """Whether the report was asked where others read (a mention in a channel or a thread) about
+    a `visibility: private` article: its answer, suggestions or escalation name it."""
+    if report.source is not Source.MENTION:
+        return False  # a DM, or /triage and the shortcut, which answer in the DM anyway
+    shown = [decision.article] if decision.article is not None else []
+    if decision.outcome is Outcome.SUGGEST:
+        shown += [candidate.article for candidate in decision.candidates]
+    return any(article.private for article in shown)
 
 
 def _without_buttons(message: Message, note: Message) -> Message:

@@ -72,10 +72,18 @@ def _pick(decision: Decision) -> Article | None:
     return decision.candidates[choice - 1].article if choice else None
 
 
+PRIVATE_NOTE = (
+    "(A private article: asked in a Slack channel, this answer goes to your direct message, "
+    "and the channel sees only a note.)"
+)
+
+
 def _show(article: Article) -> None:
     click.echo("")
     click.secho(article.title, bold=True)
     click.echo(article.body.strip())
+    if article.private:
+        click.echo(PRIVATE_NOTE)
     click.echo("")
 
 
@@ -91,5 +99,7 @@ def _escalated(ticket: Ticket, decision: Decision) -> None:
         f"I've handed this to the {ticket.team} on-call engineers as ticket #{ticket.id}; "
         "they'll get back to you here."
     )
+    if decision.article is not None and decision.article.private:
+        click.echo(PRIVATE_NOTE.replace("this answer goes", "word of the ticket goes"))
     click.echo("The engineers' channel receives:")
     click.echo(escalation_preview(ticket))
