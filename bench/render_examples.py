@@ -70,6 +70,13 @@ EXAMPLES: Sequence[tuple[str, str, dict[str, Any]]] = (
         {"ticket_number": 42, "team": "network"},
     ),
     (
+        "private_note",
+        "Asked with a mention in a channel about something a `visibility: private` article covers "
+        "(a payslip, a hacked account): the answer, its buttons and the rest of the conversation "
+        "go to the reporter's DM, and the channel gets only this.",
+        {"reporter": REPORTER},
+    ),
+    (
         "joined",
         "A storm: someone reports what an open ticket already covers, so their report joins it "
         "instead of paging again; they learn it is known and who has it, and hear its news.",

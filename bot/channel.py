@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.figures import duration_text
 from bot.metrics import Metrics
 from bot.render import Renderer
+from bot.text_safety import safe_text
 from escalation import outbox
 from escalation.clock import Clock
 from escalation.db import session
@@ -371,7 +372,7 @@ def read_resolve_view(view: dict[str, Any]) -> tuple[int, str, bool]:
     text = values.get(RESOLUTION_BLOCK, {}).get(RESOLUTION_INPUT, {}).get("value") or ""
     chosen = values.get(TEACH_BLOCK, {}).get(TEACH_INPUT, {}).get("selected_options") or []
     teach = any(option.get("value") == TEACH_VALUE for option in chosen)
-    return int(view.get("private_metadata") or 0), str(text), teach
+    return int(view.get("private_metadata") or 0), safe_text(str(text)), teach
 
 
 def time_text(at: datetime | None) -> str:

@@ -24,6 +24,7 @@ from bot.flow import TriageFlow
 from bot.logs import configure_logging
 from bot.preview import format_decision
 from bot.runtime import KnowledgeRuntime, load_knowledge, open_database
+from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
 from knowledge.triage import decide
@@ -83,7 +84,9 @@ def ask(text: str, kb_dir: Path | None, as_json: bool) -> None:
     """Show what Jethro would do with one report, without storing anything."""
     settings = _settings()
     knowledge = _knowledge(settings, kb_dir)
-    decision = decide(text, knowledge.matcher, settings.policy(knowledge.matcher))
+    decision = decide(
+        matchable(safe_text(text)), knowledge.matcher, settings.policy(knowledge.matcher)
+    )
     if as_json:
         click.echo(json.dumps(decision.to_json(), indent=2))
     else:

@@ -29,7 +29,7 @@ from bot.blocks import Block, Message, api_args, fit_message
 from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.figures import home_figures
-from bot.flow import Decided, TriageFlow
+from bot.flow import Decided, TriageFlow, unjudged
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
 from bot.logs import log_context
 from bot.metrics import Metrics
@@ -225,6 +225,36 @@ class Desk:
             if answered is not None:  # stored without a turn: the more wait, the bigger the group
                 self._store(answered)
 
+    def take_unjudged(self, report: Report, why: str, *, replies_only: bool = False) -> bool:
+        """The last line of defence, when `take` raised: the report goes to a person with its
+        text and a note that the bot could not judge it (`why`), instead of an apology that
+        loses it. False when there is nobody to hand it to: a message the bot overheard in no
+        report's thread. The event's key is claimed here, as `take` would have."""
+        self.acks.wait_turn()
+        with log_context(event_id=report.event_key, channel=report.channel), self._turns:
+            with session(self.engine) as db:
+                work = _Work(db, self.knowledge.current)
+                existing = (
+                    threads.by_thread(db, report.channel, report.thread_ts)
+                    if report.thread_ts
+                    else None
+                )
+                if replies_only and existing is None:
+                    return False
+                if report.event_key and not claim_event(db, report.event_key, self.clock):
+                    return True  # stored after all: the failure came after its commit
+                if existing is not None and existing.state is ThreadState.ESCALATED:
+                    self._add_to_ticket(work, existing, report)
+                elif existing is not None:
+                    threads.add_detail(db, existing, report.text, self.clock)
+                    self._escalate(work, existing)
+                else:
+                    decided = Decided(unjudged(why), 0.0)
+                    self._new_report(work, report, _Prepared(threads.new_key(), decided, None))
+                log.warning("report handed to a person unjudged: %s", why)
+            self.wake(queued(db))
+        return True
+
     def _take(self, report: Report, *, replies_only: bool = False) -> _Answer | None:
         """A new report, or a reply in the thread of one: answered, suggested or escalated.
 
@@ -244,7 +274,11 @@ class Desk:
         prepared = self._prepare(report, snapshot, replies_only=replies_only)
         if isinstance(prepared, _Ignored):
             return None
-        if isinstance(prepared, _Prepared) and prepared.answer is not None:
+        if (
+            isinstance(prepared, _Prepared)
+            and prepared.answer is not None
+            and not _private(report, prepared.decided.decision)  # those go on in the DM
+        ):
             return self._answered(report, prepared, snapshot)
         with session(self.engine) as db:
             work = _Work(db, snapshot)
@@ -391,11 +425,19 @@ class Desk:
         return None if latest is None else work.db.get(SlackConversation, latest)
 
     def _new_report(self, work: _Work, report: Report, prepared: _Prepared | None) -> None:
+        """Stored and answered; a private one asked where others read goes on in the reporter's
+        DM (the conversation lives there), and where it was asked gets only a neutral note."""
         flow = self._flow(work.snapshot)
         if prepared is None:  # it looked like something else before the transaction
             decided = flow.decide(report.text)
             key = threads.new_key()
             prepared = _Prepared(key, decided, self._answer(decided.decision, key))
+        if _private(report, prepared.decided.decision):
+            asked = report
+            report = replace(report, channel=report.reporter, thread_ts=None)
+            note = self.renderer.message("private_note", reporter=report.reporter)
+            self._reply_to(work, asked, note)
+            log.info("private answer: sent to the reporter's DM, a note where it was asked")
         key = prepared.key
         result = flow.report(
             reporter=report.reporter,
@@ -838,6 +880,17 @@ class Desk:
             return found
         titles = {c["id"]: c["title"] for c in conversation.candidates}
         return Article(id=article_id, title=str(titles.get(article_id, article_id)), body="")
+
+
+def _private(report: Report, decision: Decision) -> bool:
+    """Whether the report was asked where others read (a mention in a channel or a thread) about
+    a `visibility: private` article: its answer, suggestions or escalation name it."""
+    if report.source is not Source.MENTION:
+        return False  # a DM, or /triage and the shortcut, which answer in the DM anyway
+    shown = [decision.article] if decision.article is not None else []
+    if decision.outcome is Outcome.SUGGEST:
+        shown += [candidate.article for candidate in decision.candidates]
+    return any(article.private for article in shown)
 
 
 def _without_buttons(message: Message, note: Message) -> Message:

@@ -6,6 +6,7 @@ same treatment wherever they ask. No Slack and no rendering here; storage throug
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bot.text_safety import matchable
 from escalation.clock import Clock, SystemClock
 from escalation.conversations import INSERT_TURN, log_turn, record_feedback, turn_values
 from escalation.db import session
@@ -32,6 +34,16 @@ from knowledge.triage import TriagePolicy, decide
 
 if TYPE_CHECKING:
     from bot.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+UNJUDGED = "I could not judge this report ({why}), so a person has to"
+"""The reason on a ticket opened because triage itself failed: the last line of defence."""
+
+
+def unjudged(why: str) -> Decision:
+    """The decision for a report the bot could not judge: a person sees it, with this note."""
+    return Decision(Outcome.ESCALATE, None, 0.0, (), UNJUDGED.format(why=why))
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,11 @@ class TriageFlow:
         """Match a report: the slow, database-free part of `report`, to do before a transaction
         (on SQLite a transaction that has written holds the one write lock)."""
         started = time.perf_counter()
-        decision = decide(text, self.matcher, self.policy)
+        try:
+            decision = decide(matchable(text), self.matcher, self.policy)
+        except Exception as exc:  # a bug or a model error must not lose the report
+            log.exception("matching failed; the report goes to a person")
+            decision = unjudged(f"matching failed: {type(exc).__name__}")
         return Decided(decision, time.perf_counter() - started)
 
     def solved(

@@ -15,6 +15,7 @@ import click
 from bot.flow import TriageFlow
 from bot.intent import Intent, reply_intent
 from bot.preview import escalation_preview
+from bot.text_safety import safe_text
 from escalation.models import Ticket
 from knowledge.article import Article
 from knowledge.decision import Decision, Outcome
@@ -31,6 +32,7 @@ def run_shell(flow: TriageFlow, *, reporter: str, articles: int) -> None:
             text = click.prompt(PROMPT, default="", show_default=False, prompt_suffix=" ")
         except (EOFError, click.Abort):
             break
+        text = safe_text(text)
         if not text.strip():
             break
         _converse(flow, reporter, text)
@@ -114,10 +116,18 @@ def _pick(decision: Decision) -> Article | None:
     return decision.candidates[choice - 1].article if choice else None
 
 
+PRIVATE_NOTE = (
+    "(A private article: asked in a Slack channel, this answer goes to your direct message, "
+    "and the channel sees only a note.)"
+)
+
+
 def _show(article: Article) -> None:
     click.echo("")
     click.secho(article.title, bold=True)
     click.echo(article.body.strip())
+    if article.private:
+        click.echo(PRIVATE_NOTE)
     click.echo("")
 
 
@@ -126,5 +136,7 @@ def _escalated(ticket: Ticket, decision: Decision) -> None:
         f"I've handed this to the {ticket.team} on-call engineers as ticket #{ticket.id}; "
         "they'll get back to you here."
     )
+    if decision.article is not None and decision.article.private:
+        click.echo(PRIVATE_NOTE.replace("this answer goes", "word of the ticket goes"))
     click.echo("The engineers' channel receives:")
     click.echo(escalation_preview(ticket))

@@ -24,6 +24,14 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class Visibility(StrEnum):
+    """Who may read an article's answer where it was asked: `private` ones (account compromise,
+    payslips, people leaving) are answered in the asker's DM, never in a channel."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
 @dataclass(frozen=True)
 class Article:
     """A parsed article. `path` is relative to the KB folder; `line` starts its front matter."""
@@ -37,6 +45,11 @@ class Article:
     action: Action = Action.ANSWER
     severity: Severity = Severity.NORMAL
     team: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
     path: str = ""
     line: int = 1
     example_lines: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def private(self) -> bool:
+        return self.visibility is Visibility.PRIVATE

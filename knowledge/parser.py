@@ -16,10 +16,10 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from knowledge.article import Action, Article, Severity
+from knowledge.article import Action, Article, Severity, Visibility
 from knowledge.yaml_problems import Problem, Report, node_kind, yaml_problem
 
-KEYS = ("title", "id", "examples", "keywords", "tags", "action", "severity", "team")
+KEYS = ("title", "id", "examples", "keywords", "tags", "action", "severity", "team", "visibility")
 
 # Names admins reach for out of habit from other tools; difflib alone would not find these.
 _SYNONYMS = {
@@ -42,12 +42,17 @@ _SYNONYMS = {
     "on-call": "team",
     "queue": "team",
     "group": "team",
+    "private": "visibility",
+    "privacy": "visibility",
+    "confidential": "visibility",
+    "sensitive": "visibility",
+    "audience": "visibility",
 }
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 _CLOSERS = ("---", "...")
 _LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
-_E = TypeVar("_E", Action, Severity)
+_E = TypeVar("_E", Action, Severity, Visibility)
 
 
 def parse_article(text: str, path: str, default_id: str) -> tuple[Article | None, list[Problem]]:
@@ -162,6 +167,7 @@ def _article(
         action=action,
         severity=_choice(fields, "severity", Severity, front, report) or Severity.NORMAL,
         team=_text(fields, "team", front, report),
+        visibility=_choice(fields, "visibility", Visibility, front, report) or Visibility.PUBLIC,
         path=report.path,
         line=front.start,
         example_lines=tuple(line for _, line in examples),

@@ -15,6 +15,7 @@ from bot.blocks import api_args
 from bot.desk import Desk, Report, Source
 from bot.incoming import words
 from bot.intent import asks_for_help
+from bot.listeners.messages import hand_over
 from escalation.db import database_away
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,8 @@ def _take(desk: Desk, report: Report, respond: Respond) -> None:
         if database_away(exc):
             raise  # kept by its receipt, answered once the database is back
         log.exception("could not handle a %s from %s", report.source.value, report.reporter)
-        _tell(respond, api_args(desk.sorry()))
+        if not hand_over(desk, report, exc):
+            _tell(respond, api_args(desk.sorry()))
 
 
 def _tell(respond: Respond, message: dict[str, Any]) -> None:

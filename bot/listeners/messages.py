@@ -73,18 +73,37 @@ def event_key(body: dict[str, Any]) -> str:
 
 
 def take(desk: Desk, report: Report, client: WebClient, *, replies_only: bool = False) -> None:
-    """Hand the report to the desk; if that fails, say sorry straight away (the log has why).
-    The database away is no failure of the report: it is raised, and the request's receipt
-    keeps it to be answered once the database is back (`bot/receipts.py`)."""
+    """Hand the report to the desk; if that fails, to a person (`Desk.take_unjudged`), and only
+    if that fails too, say sorry straight away (the log has why). The database away is no
+    failure of the report: it is raised, and the request's receipt keeps it to be answered once
+    the database is back (`bot/receipts.py`)."""
     try:
         desk.take(report, replies_only=replies_only)
     except Exception as exc:
         if database_away(exc):
             raise
         log.exception("could not handle a message from %s in %s", report.reporter, report.channel)
+        if hand_over(desk, report, exc, replies_only=replies_only):
+            return
         try:
             client.chat_postMessage(
                 channel=report.channel, thread_ts=report.thread_ts, **api_args(desk.sorry())
             )
         except Exception:
             log.exception("could not tell %s that it failed", report.reporter)
+
+
+def hand_over(
+    desk: Desk, report: Report, failure: Exception, *, replies_only: bool = False
+) -> bool:
+    """The report to a person after `desk.take` raised `failure`; False if that failed too (or
+    there was nobody to hand an overheard message to), so the caller apologises."""
+    try:
+        return desk.take_unjudged(
+            report, f"handling failed: {type(failure).__name__}", replies_only=replies_only
+        )
+    except Exception as exc:
+        if database_away(exc):
+            raise
+        log.exception("could not hand the report from %s to a person", report.reporter)
+        return False

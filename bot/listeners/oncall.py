@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, Respond
 
 from bot.blocks import Message, api_args
 from bot.oncall import OncallDesk
+from bot.text_safety import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ COMMAND = "/oncall"
 def register(app: App, desk: OncallDesk, sorry: Callable[[], Message]) -> None:
     def oncall(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
-        user, text = str(command["user_id"]), str(command.get("text") or "")
+        user, text = str(command["user_id"]), safe_text(str(command.get("text") or ""))
         try:
             shown = desk.answer(user, text)
         except Exception:

@@ -238,3 +238,19 @@ def test_a_missing_embedding_model_is_a_clear_error(tmp_path: Path) -> None:
     assert run.code == 2
     assert "JETHRO_EMBEDDING_MODEL" in run.err
     assert "Traceback" not in run.err
+
+
+def test_shell_says_where_a_private_answer_goes_and_takes_any_text(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": database_url, "JETHRO_MATCHER": "lexical"}
+    typed = "\n".join(
+        ["wrong amount on my payslip", "y", "the flux capacitor \x1b[31mhums\x00 loudly", ""]
+    )
+    run = run_jethro("shell", "--user", "alice", stdin=typed + "\n", env=env)
+    assert run.code == 0, run.err
+    assert "A private article: asked in a Slack channel, this answer goes to your direct" in (
+        run.out
+    )
+    assert "the flux capacitor \\u001b[31mhums\\u0000 loudly" in run.out
+    assert "\x1b" not in run.out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textwrap import dedent
 
 from knowledge.article import Action, Article, Severity
+from knowledge.loader import load_kb, sample_kb_path
 from knowledge.parser import parse_article
 from knowledge.yaml_problems import Problem
 
@@ -332,3 +333,40 @@ def test_problems_print_as_path_line_message_with_warnings_marked() -> None:
         "a/b.md:3: 'title' is empty",
         "a/b.md:4: warning: unknown key 'x'",
     )
+
+
+def test_visibility_says_whether_an_article_may_be_answered_where_others_read() -> None:
+    private, problems = parse(
+        VPN.replace("team: network\n", "team: network\nvisibility: private\n")
+    )
+    public, _ = parse(VPN)
+
+    assert problems == [] and private is not None and private.private
+    assert public is not None and not public.private
+
+
+def test_a_wrong_visibility_is_an_error_with_the_fix_and_a_habit_a_warning() -> None:
+    wrong, problems = parse(VPN.replace("team: network\n", "team: network\nvisibility: privat\n"))
+    habit, warned = parse(VPN.replace("team: network\n", "team: network\nconfidential: yes\n"))
+
+    assert wrong is None
+    assert problems == [
+        "network/vpn.md:12: unknown visibility 'privat': expected one of public, private "
+        "(did you mean 'private'?)"
+    ]
+    assert habit is not None and not habit.private
+    assert warned == [
+        "network/vpn.md:12: warning: unknown key 'confidential' (did you mean 'visibility'?)"
+    ]
+
+
+def test_the_sample_base_marks_what_nobody_else_should_read() -> None:
+    kb = load_kb(sample_kb_path())
+    private = sorted(article.id for article in kb.articles if article.private)
+
+    assert private == [
+        "account-compromised",
+        "data-deletion-request",
+        "employee-leaving",
+        "payslip",
+    ]

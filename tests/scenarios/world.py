@@ -37,6 +37,7 @@ from escalation.outbox import OutboxSender, OutboxWorker
 from escalation.schedule import OncallSchedule
 from escalation.sla_watch import due_checks
 from escalation.timers import EscalationWorker, pending_steps
+from knowledge.index import Matcher
 from knowledge.live import KnowledgeWatcher, LiveKnowledge
 from knowledge.loader import sample_kb_path
 from tests.fakes import slack_events as slack
@@ -93,14 +94,17 @@ class Jethro:
         kb: Path,
         oncall: OncallSchedule | None = None,
         clock: FixedClock | None = None,
+        matcher_around: Callable[[Matcher], Matcher] | None = None,
     ) -> None:
         """With `oncall`, tickets page its engineers (an escalation worker runs); else nobody.
+        `matcher_around` wraps each matcher the knowledge base builds (a matcher that fails).
         Replicas share one `clock`, as real ones share the time: with a clock each, one ran
         minutes ahead of the other and took over leases the other still held."""
         self.slack = fake
         self.kb = kb
         self.oncall = oncall
         self.clock = clock or FixedClock()
+        self.matcher_around = matcher_around
         self.engine: Engine = make_engine(database_url)
         upgrade(self.engine)
         self.settings: Settings = load_settings(
@@ -119,7 +123,9 @@ class Jethro:
     def _start(self) -> _Running:
         client = WebClient(token=BOT_TOKEN, base_url=self.slack.api_url, timeout=5)
         sender = OutboxSender(self.engine, client, self.clock, channel_interval=0, lease_seconds=30)
-        knowledge = LiveKnowledge(self.kb, matcher_builder(self.settings))
+        build = matcher_builder(self.settings)
+        around = self.matcher_around
+        knowledge = LiveKnowledge(self.kb, (lambda kb: around(build(kb))) if around else build)
         listeners = CountingExecutor()
         outbox = OutboxWorker(sender, poll_seconds=0.05)
         escalation = (
@@ -140,7 +146,7 @@ class Jethro:
             client=client,
             engine=self.engine,
             knowledge=knowledge,
-            renderer=Renderer(),
+            renderer=Renderer(self.settings.template_dir),
             clock=self.clock,
             outbox=outbox,
             listener_threads=listeners,
