@@ -20,12 +20,7 @@ from bot.blocks import (
     split_mrkdwn,
 )
 from bot.mrkdwn import WORD_JOINER
-from tests.fakes.slack_spec import call_problems, require_shared
-
-
-@pytest.fixture(autouse=True)
-def _spec() -> None:
-    require_shared()
+from tests.fakes.slack_spec import call_problems
 
 
 def sendable(blocks: list[Block], text: str = "fallback") -> list[str]:

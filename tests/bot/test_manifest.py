@@ -18,7 +18,7 @@ from tests.fakes.slack_spec import SPECS, web_api_scopes
 MANIFEST = Path(__file__).parents[2] / "manifest.yml"
 SCHEMAS = SPECS / "manifest-schema"
 SCHEMA_URL = "https://raw.githubusercontent.com/slackapi/manifest-schema/v0.5.0/schemas/"
-EVENTS_SPEC = SPECS / "events-api" / "slack_events_api_async_v1.json"
+EVENTS_SPEC = SPECS / "events_api.json"
 EVENTS_URL = "https://jethro.example.com/slack/events"
 
 PACKAGES = [Path(__file__).parents[2] / name for name in ("bot", "escalation", "knowledge")]

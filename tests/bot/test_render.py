@@ -16,7 +16,7 @@ from bot.render import Renderer, RenderError, render_blocks, render_message
 from knowledge.article import Article, Severity
 from knowledge.decision import Candidate
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_spec import assert_calls_valid, call_problems, require_shared
+from tests.fakes.slack_spec import assert_calls_valid, call_problems
 
 ROOT = Path(__file__).parents[2]
 HOSTILE = '<!channel> @here <!subteam^S1|@oncall> "}] {{ 7*7 }} {% raw %} <https://evil|bank> &amp;'
@@ -27,11 +27,6 @@ HOSTILE_ARTICLE = Article(
 )
 OTHER = Article(id="printer", title="Printer jam", body="Open tray 2.")
 LIVE_MARKUP = re.compile(r"<(?!https?://|mailto:|@U)")
-
-
-@pytest.fixture(autouse=True)
-def _spec() -> None:
-    require_shared()  # the contract checks read Slack's spec from ../shared
 
 
 def every_context(article: Article) -> dict[str, dict[str, Any]]:

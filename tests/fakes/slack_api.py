@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.local.spec import sample_payload
 from tests.fakes import slack_spec
 
 JSON_ARGS = ("blocks", "attachments", "view", "metadata")
@@ -106,11 +107,7 @@ class FakeSlack:
     """The fake; use it as a context manager, or through the `fake_slack` pytest fixture."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        shared = slack_spec.require_shared()
-        payloads = shared / "slack-specs" / "payloads"
-        self.identity: dict[str, Any] = json.loads(
-            (payloads / "web_api.auth_test.ok.json").read_text(encoding="utf-8")
-        )
+        self.identity: dict[str, Any] = sample_payload("web_api.auth_test.ok.json")
         self.clock = clock
         self.members: dict[str, list[str]] = {}
         self.users: dict[str, dict[str, Any]] = {}

@@ -1,6 +1,7 @@
 """What Slack sends the bot: realistic, signed Events API and interactivity requests.
 
-Each builder starts from a recorded payload in `../shared/slack-specs/payloads/` and overrides only
+Each builder starts from a recorded payload (`bot/local/slack_spec/payloads/`, or
+`tests/fakes/payloads/` for the ones only tests send) and overrides only
 who, where, what and when, with a fresh `event_id`, `ts` and `trigger_id` each time (Slack never
 repeats them; retries say so in headers). `post` signs the body and sends it with urllib.
 """
@@ -19,8 +20,9 @@ from functools import cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from bot.local.spec import sample_payload
 from tests.fakes.signing import signed_headers
-from tests.fakes.slack_spec import PAYLOADS, require_shared
+from tests.fakes.slack_spec import PAYLOADS
 
 TEAM = "T0G9PQBBK"
 """The fake Web API's `auth.test` team and bot user, so events and the bot agree on who is who."""
@@ -56,9 +58,10 @@ class Reply(NamedTuple):
 
 @cache
 def _recorded(name: str) -> dict[str, Any]:
-    require_shared()
-    loaded: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
-    return loaded
+    if (PAYLOADS / name).is_file():
+        loaded: dict[str, Any] = json.loads((PAYLOADS / name).read_text(encoding="utf-8"))
+        return loaded
+    return sample_payload(name)
 
 
 def _template(name: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from tests.fakes.fixtures import BOT_TOKEN
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.slack_spec import assert_calls_valid, call_problems, require_shared
+from tests.fakes.slack_spec import assert_calls_valid, call_problems
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*VPN* is back"}}
 
@@ -210,7 +210,6 @@ def test_contract_check_catches_unknown_methods_and_made_up_arguments() -> None:
 
 
 def test_contract_check_knows_block_kit_limits() -> None:
-    require_shared()
     button = {"type": "button", "action_id": "kb_pick", "text": {"type": "plain_text", "text": "x"}}
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "h" * 151}},

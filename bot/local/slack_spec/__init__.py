@@ -1,0 +1,1 @@
+"""Data only: Slack's Web API spec trimmed to the methods Jethro uses, and sample payloads."""
