@@ -51,7 +51,9 @@ class Calibrator:
             note = f"base too small to calibrate: {small}"
             return Thresholds(prior.answer_threshold, prior.suggest_threshold, PRIOR, note=note)
         samples = self._samples(articles, f"{VERSION}\0{lineage}", build, prior)
-        chosen = choose_thresholds(samples, self.target, prior.suggest_threshold)
+        chosen = choose_thresholds(
+            samples, self.target, prior.suggest_threshold, prior.answer_threshold
+        )
         if chosen is None:
             note = f"no threshold reaches precision {self.target:.2f} on its held-out reports"
             return Thresholds(prior.answer_threshold, prior.suggest_threshold, PRIOR, note=note)

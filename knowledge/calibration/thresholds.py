@@ -6,6 +6,7 @@ Pure: numbers in, thresholds out. The samples come from `knowledge.calibration.h
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ BASE = "base"
 OUTCOMES = "outcomes"
 SETTING = "setting"
 
-UNKNOWN_SHARE = 0.25
+UNKNOWN_SHARE = 1 / 3
 """The share of reports taken to be about problems the base has no article for, when held-out
 articles' reports are weighed against held-out examples (CLINC150's test split has 18% out of
 scope; a base missing a third of its problems, more)."""
@@ -90,18 +91,28 @@ class Sample:
 
 
 def choose_thresholds(
-    samples: Sequence[Sample], target: float, prior_suggest: float
+    samples: Sequence[Sample], target: float, prior_suggest: float, prior_answer: float = 1.0
 ) -> Thresholds | None:
     """The lowest answer threshold whose precision on `samples` reaches `target` (so the most
     deflection it allows), with unknown reports weighted to `UNKNOWN_SHARE`; then the lowest
     suggest threshold (at most the answer one) whose shortlists hold the right article at
-    `target - SUGGEST_MARGIN`, else `prior_suggest`. None when no answer threshold reaches it."""
+    `target - SUGGEST_MARGIN`, else `prior_suggest`. None when no answer threshold reaches it.
+
+    The precision is read one standard error down, so a small base errs towards escalating;
+    and the threshold rises above `prior_answer` only when the prior misses the target by more
+    than a standard error on these samples: few samples are no evidence against the prior.
+    """
     confidence = np.array([s.confidence for s in samples], dtype=np.float64)
     known = np.array([s.known for s in samples], dtype=bool)
     right = np.array([s.right and s.known for s in samples], dtype=bool)
     answerable = np.array([s.answerable for s in samples], dtype=bool)
     weights = _weights(known)
     found = _answer_threshold(confidence, right, answerable, weights, target)
+    at_prior = _precision_at(confidence >= prior_answer, right, answerable, weights)
+    if at_prior is not None and (found is None or found[0] > prior_answer):
+        precision, spread = at_prior
+        if precision + CAUTION * spread >= target:  # no clear evidence against the prior
+            found = (prior_answer, precision)
     if found is None:
         return None
     answer, precision = found
@@ -115,6 +126,19 @@ def choose_thresholds(
         precision,
         deflection,
     )
+
+
+def _precision_at(
+    chosen: np.ndarray, right: np.ndarray, answerable: np.ndarray, weights: np.ndarray
+) -> tuple[float, float] | None:
+    """The weighted precision of answering `chosen`, and its standard error."""
+    counted = weights * (chosen & answerable)
+    total = float(counted.sum())
+    if not total:
+        return None
+    precision = float((counted * right).sum()) / total
+    effective = total**2 / float((counted**2).sum())
+    return precision, math.sqrt(precision * (1 - precision) / max(effective, 1.0))
 
 
 def _weights(known: np.ndarray) -> np.ndarray:
@@ -143,7 +167,9 @@ def _answer_threshold(
     precision = np.divide(good, total, out=np.zeros_like(good), where=total > 0)
     # the precision's lower bound, one standard error down, on the weights' effective count:
     # a small base's estimate is noisy, and its thresholds must err towards escalating
-    effective = np.divide(total**2, np.cumsum(counted**2), out=np.zeros_like(total), where=total > 0)
+    effective = np.divide(
+        total**2, np.cumsum(counted**2), out=np.zeros_like(total), where=total > 0
+    )
     spread = np.sqrt(precision * (1 - precision) / np.maximum(effective, 1.0))
     reached = np.flatnonzero(usable & (precision - CAUTION * spread >= target))
     if not len(reached):
