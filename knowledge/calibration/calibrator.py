@@ -48,7 +48,7 @@ class Calibrator:
         never stand in."""
         small = too_small(articles)
         if small is not None:
-            note = f"base too small to calibrate: {small}"
+            note = f"not calibrated: {small}"
             return Thresholds(prior.answer_threshold, prior.suggest_threshold, PRIOR, note=note)
         samples = self._samples(articles, f"{VERSION}\0{lineage}", build, prior)
         chosen = choose_thresholds(

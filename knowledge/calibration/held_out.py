@@ -23,6 +23,9 @@ from knowledge.triage import TriagePolicy, shortlist_confidences
 FOLDS = 5
 MIN_ARTICLES = 8
 """Fewer articles than this leave too few neighbours to tell a known report from an unknown one."""
+MAX_TEXTS = 5_000
+"""Judging held-out reports builds the matcher five more times: past this many texts that
+would slow every start and reload (as tuning is bounded by the same 5,000)."""
 MIN_SAMPLES = 40
 """Of each kind (known and unknown reports): fewer make the precision estimate too noisy."""
 
@@ -30,14 +33,18 @@ Builder = Callable[[Sequence[Article]], Matcher]
 
 
 def too_small(articles: Sequence[Article]) -> str | None:
-    """Why this base cannot be calibrated, or None."""
+    """Why this base cannot be calibrated (too small, or too large to do it at every load), or
+    None."""
     with_examples = [a for a in articles if len(a.examples) >= 2]
     if len(articles) < MIN_ARTICLES:
-        return f"{len(articles)} articles; calibrating needs {MIN_ARTICLES}"
+        return f"base too small ({len(articles)} articles; calibrating needs {MIN_ARTICLES})"
+    texts = sum(len(a.examples) + 1 for a in articles)
+    if texts > MAX_TEXTS:
+        return f"{texts} texts; calibrating at each load takes at most {MAX_TEXTS}"
     known = sum(len(a.examples) - 1 for a in with_examples)
     unknown = sum(max(len(a.examples), 1) for a in articles)
     if min(known, unknown) < MIN_SAMPLES:
-        return f"too few examples ({known}); calibrating needs {MIN_SAMPLES}"
+        return f"base too small ({known} held-out examples; calibrating needs {MIN_SAMPLES})"
     return None
 
 
