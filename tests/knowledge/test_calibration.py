@@ -73,6 +73,17 @@ def test_the_answer_threshold_is_the_lowest_that_reaches_the_target() -> None:
     assert found.expected_deflection is not None and 0 < found.expected_deflection < 1
 
 
+def test_a_base_that_misses_the_target_keeps_the_shipped_threshold_and_says_why() -> None:
+    right = [Sample(c / 100, True, True) for c in range(60, 100)]
+    unknown = [Sample(0.9 + c / 1000, False, False) for c in range(0, 60, 3)]
+
+    found = choose_thresholds(right + unknown, 0.95, 0.8, prior_answer=0.9)
+
+    assert found is not None and found.answer == 0.9
+    assert found.expected_precision is not None and found.expected_precision < 0.95
+    assert "more examples" in found.note
+
+
 def test_a_base_where_no_threshold_reaches_the_target_gets_none() -> None:
     samples = [Sample(0.99, i % 2 == 0, True) for i in range(50)]
     assert choose_thresholds(samples, 0.95, 0.8) is None
