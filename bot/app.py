@@ -28,7 +28,7 @@ from bot.desk import Desk
 from bot.listeners import oncall, tickets
 from bot.logs import quiet_rejected_requests
 from bot.members import ChannelMembers
-from bot.metrics import Metrics
+from bot.metrics import Metrics, ThresholdsCollector
 from bot.oncall import OncallDesk
 from bot.receipts import ReceiptReplayer, install, keep_for_replay
 from bot.render import Renderer
@@ -78,6 +78,9 @@ class Services:
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.engine, self.clock)
+        self.metrics.registry.register(
+            ThresholdsCollector(lambda: self.settings.thresholds(self.knowledge.current.matcher))
+        )
         self.outbox.sender.observer = self.metrics
         self.outbox.pause = self.acks.wait_turn
 

@@ -231,8 +231,13 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
     except JethroError as exc:
         _fail(str(exc))
     knowledge = _knowledge(settings, kb_dir)
+    matcher = knowledge.matcher
     report = evaluate(
-        knowledge.kb.articles, labelled, knowledge.matcher, settings.policy(knowledge.matcher)
+        knowledge.kb.articles,
+        labelled,
+        matcher,
+        settings.policy(matcher),
+        settings.thresholds(matcher),
     )
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
 

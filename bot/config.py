@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from escalation.errors import JethroError
+from knowledge.calibration import PRIOR, SETTING, Thresholds
 from knowledge.index import Matcher
-from knowledge.matchers import measured_policy
+from knowledge.matchers import calibrated, measured_policy
 from knowledge.triage import TriagePolicy
 
 
@@ -193,7 +194,8 @@ SETTINGS: tuple[Setting, ...] = (
         "answer_threshold",
         "",
         "Confidence (0-1) at or above which the bot answers with the best article. Empty: the "
-        "value measured for the matcher in use (lexical 0.97, semantic 0.97; docs/matching.md).",
+        "value calibrated on the knowledge base for JETHRO_TARGET_PRECISION (else the one "
+        "measured for the matcher: lexical 0.97, semantic 0.97; docs/matching.md).",
         _optional_probability,
         "use a number between 0 and 1, e.g. 0.9, or leave it empty",
     ),
@@ -202,9 +204,22 @@ SETTINGS: tuple[Setting, ...] = (
         "suggest_threshold",
         "",
         "Confidence (0-1) that the right article is among the top few, at or above which the bot "
-        "offers a short list instead of escalating. Empty: the value measured for the matcher.",
+        "offers a short list instead of escalating. Empty: the value calibrated on the knowledge "
+        "base (else the one measured for the matcher).",
         _optional_probability,
         "use a number between 0 and 1, below JETHRO_ANSWER_THRESHOLD, or leave it empty",
+    ),
+    Setting(
+        "JETHRO_TARGET_PRECISION",
+        "target_precision",
+        "0.95",
+        "Share of answers that must be right: each knowledge base, at every load and reload, "
+        "calibrates its answer and suggest thresholds on held-out examples and articles of its "
+        "own to reach it with as many answers as it allows (a base under 8 articles keeps the "
+        "shipped ones; docs/matching.md, Calibration). JETHRO_ANSWER_THRESHOLD and "
+        "JETHRO_SUGGEST_THRESHOLD, when set, win.",
+        _probability,
+        "use a number between 0 and 1, e.g. 0.95",
     ),
     Setting(
         "JETHRO_DEFAULT_TEAM",
@@ -382,6 +397,7 @@ class Settings:
     sla_resolve_hours: int = 24
     drafts_dir: Path | None = None
     storm_window_minutes: int = 15
+    target_precision: float = 0.95
 
     def article_url(self, path: str) -> str | None:
         """The web address of an article file, when `JETHRO_KB_URL` is set."""
@@ -409,6 +425,18 @@ class Settings:
                 measured.escalate_threshold if self.suggest_threshold is None else None
             ),
         )
+
+    def thresholds(self, matcher: Matcher) -> Thresholds:
+        """The thresholds `policy` uses, where they came from and what they should give: an
+        operator's setting wins over the base's calibration, which wins over the prior."""
+        policy = self.policy(matcher)
+        found = calibrated(matcher)
+        if self.answer_threshold is not None or self.suggest_threshold is not None:
+            note = "JETHRO_ANSWER_THRESHOLD / JETHRO_SUGGEST_THRESHOLD"
+            return Thresholds(policy.answer_threshold, policy.suggest_threshold, SETTING, note=note)
+        if found is not None:
+            return found
+        return Thresholds(policy.answer_threshold, policy.suggest_threshold, PRIOR)
 
 
 def _first(value: float | None, default: float) -> float:

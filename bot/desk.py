@@ -622,6 +622,7 @@ class Desk:
             problems=problems[:HOME_PROBLEMS] if admin else [],
             more_problems=max(0, len(problems) - HOME_PROBLEMS) if admin else 0,
             stats=figures,
+            thresholds=self.settings.thresholds(snapshot.matcher).describe() if admin else "",
         )
         return {"type": "home", "blocks": message["blocks"]}
 

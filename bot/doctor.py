@@ -98,6 +98,7 @@ def diagnose(
         _database,
         _knowledge,
         _matcher,
+        _thresholds,
         _oncall,
         _slack_token,
         _slack_channel,
@@ -479,6 +480,18 @@ def _matcher(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
         Status.OK,
         f"semantic, model {encoder.model_id} on {encoder.runtime} ({encoder.precision})",
     )
+
+
+def _thresholds(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
+    """The thresholds `jethro run` would decide with on this base, calibrated as it would be."""
+    if found.settings is None:
+        return _skipped("thresholds", "the settings are invalid")
+    try:
+        kb = load_kb(kb_root(found.settings, kb_dir))
+        matcher = matcher_builder(found.settings)(kb)
+    except (JethroError, OSError) as exc:
+        return _skipped("thresholds", f"the matcher does not build ({exc})")
+    return Check("thresholds", Status.OK, found.settings.thresholds(matcher).describe())
 
 
 def _skipped(name: str, why: str) -> Check:

@@ -32,6 +32,7 @@ from escalation.backlog import read_backlog
 from escalation.clock import Clock
 from escalation.models import Ticket
 from escalation.sla import time_to_acknowledge, time_to_resolve
+from knowledge.calibration import Thresholds
 from knowledge.decision import Outcome
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,44 @@ class Metrics:
 
     def send_result(self, result: str) -> None:
         self.outbox_results.labels(result).inc()
+
+
+class ThresholdsCollector:
+    """The decision's thresholds in use, read at each scrape (a reload may recalibrate them):
+    `source` says where they came from (prior, base, outcomes, setting)."""
+
+    def __init__(self, read: Callable[[], Thresholds]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterable[Metric]:
+        found = self.read()
+        figures = (
+            (
+                "jethro_answer_threshold",
+                "Confidence at or above which reports are answered.",
+                found.answer,
+            ),
+            (
+                "jethro_suggest_threshold",
+                "Confidence at or above which a shortlist is offered.",
+                found.suggest,
+            ),
+            (
+                "jethro_expected_precision",
+                "Share of answers expected right at these thresholds.",
+                found.expected_precision,
+            ),
+            (
+                "jethro_expected_deflection",
+                "Share of covered reports expected answered right at these thresholds.",
+                found.expected_deflection,
+            ),
+        )
+        for name, documentation, value in figures:
+            if value is not None:
+                gauge = GaugeMetricFamily(name, documentation, labels=["source"])
+                gauge.add_metric([found.source], value)
+                yield gauge
 
 
 class BacklogCollector:

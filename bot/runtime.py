@@ -47,6 +47,7 @@ def matcher_builder(settings: Settings) -> MatcherFactory:
         settings.cache_dir,
         tune=settings.tune == "auto",
         precision=settings.encoder_precision,
+        target_precision=settings.target_precision,
     )
 
 

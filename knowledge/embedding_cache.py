@@ -122,13 +122,13 @@ class TunedLayersStore:
         """Write the weights, then point `latest.json` at them for `lineage`."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _replace_atomically(
+            replace_atomically(
                 self.folder / f"{key}.npz", lambda f: np.savez(f, allow_pickle=False, **arrays)
             )
             latest = self._latest()
             latest[lineage] = {"key": key, "pairs": pairs}
             text = json.dumps(latest).encode()
-            _replace_atomically(self.folder / "latest.json", lambda f: f.write(text))
+            replace_atomically(self.folder / "latest.json", lambda f: f.write(text))
         except OSError as exc:
             log.warning(
                 "%s: cannot cache tuned weights (%s); they are used uncached", self.folder, exc
@@ -149,7 +149,7 @@ class TunedLayersStore:
         return found if isinstance(found, dict) else {}
 
 
-def _replace_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
+def replace_atomically(path: Path, write: Callable[[BinaryIO], object]) -> None:
     """Write beside `path`, then rename: readers see the old file or the whole new one."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:

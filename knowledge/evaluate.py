@@ -15,6 +15,7 @@ from pathlib import Path
 
 from escalation.errors import JethroError
 from knowledge.article import Action, Article
+from knowledge.calibration import Thresholds
 from knowledge.decision import Decision, Outcome
 from knowledge.index import Matcher
 from knowledge.triage import DEFAULT_POLICY, TriagePolicy, decide
@@ -105,6 +106,8 @@ class EvalReport:
     matcher: str
     results: tuple[Result, ...]
     actions: dict[str, Action] = field(default_factory=dict)
+    thresholds: Thresholds | None = None
+    """The thresholds the decisions were made with, where they came from, what they expect."""
 
     def _count(self, outcome: Outcome) -> int:
         return sum(r.decision.outcome is outcome for r in self.results)
@@ -133,12 +136,16 @@ class EvalReport:
             "suggested": len(suggested),
             "escalated": self._count(Outcome.ESCALATE),
             "matcher": self.matcher,
+            **({"thresholds": self.thresholds.to_json()} if self.thresholds else {}),
         }
 
     def to_text(self) -> str:
         numbers = self.to_json()
+        numbers.pop("thresholds", None)
         width = max(len(key) for key in numbers)
         lines = [f"{key:<{width}}  {_show(value)}" for key, value in numbers.items()]
+        if self.thresholds is not None:
+            lines.append(f"{'thresholds':<{width}}  {self.thresholds.describe()}")
         return "\n".join(
             [
                 *lines,
@@ -201,6 +208,7 @@ def evaluate(
     queries: Iterable[Query],
     matcher: Matcher,
     policy: TriagePolicy = DEFAULT_POLICY,
+    thresholds: Thresholds | None = None,
 ) -> EvalReport:
     """Decide every query as the bot would; labels must name an article of the base or "oos"."""
     ids = {article.id for article in kb_articles}
@@ -213,7 +221,7 @@ def evaluate(
         decision = decide(query.text, matcher, policy)
         results.append(Result(query, decision, time.perf_counter() - start))
     actions = {article.id: article.action for article in kb_articles}
-    return EvalReport(matcher.name, tuple(results), actions)
+    return EvalReport(matcher.name, tuple(results), actions, thresholds)
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from itertools import chain, pairwise
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -23,6 +23,9 @@ from knowledge.article import Article
 from knowledge.decision import Candidate
 from knowledge.spelling import Spelling
 from knowledge.terms import char_ngrams, terms, words
+
+if TYPE_CHECKING:
+    from knowledge.calibration.thresholds import Thresholds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -213,6 +216,8 @@ class LexicalMatcher:
     title, examples and keywords, plus its title and body), forgiving one typo per word."""
 
     name = "lexical"
+    calibrated: Thresholds | None = None
+    """Its thresholds, calibrated on its base (`knowledge.calibration`); None: not calibrated."""
 
     def __init__(self, articles: Sequence[Article], config: LexicalConfig | None = None) -> None:
         self.config = config or LexicalConfig()

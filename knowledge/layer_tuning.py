@@ -416,10 +416,10 @@ class EncoderTuner:
         examples or nearly: the pairs it remembers are those it was tuned on, so edits that
         add up past `retune_share` do retrain."""
         limit = self.limits.retune_share
-        if self._last is not None and _changed_share(self._last[0], pairs) <= limit:
+        if self._last is not None and changed_share(self._last[0], pairs) <= limit:
             return self._last[1]
         latest = self.store.latest(self._lineage()) if self.store else None
-        if latest is None or _changed_share(frozenset(latest[1]), pairs) > limit:
+        if latest is None or changed_share(frozenset(latest[1]), pairs) > limit:
             return None
         loaded = self._load(latest[0])
         if loaded is not None:
@@ -487,7 +487,7 @@ def _pair_hash(article_id: str, text: str) -> str:
     return hashlib.sha256(f"{article_id}\0{text}".encode()).hexdigest()[:16]
 
 
-def _changed_share(tuned_on: AbstractSet[str], now: AbstractSet[str]) -> float:
+def changed_share(tuned_on: AbstractSet[str], now: AbstractSet[str]) -> float:
     """Share of the base's (article, text) pairs changed since tuning: a reworded example is one
     change, and so is an added or a removed one."""
     return max(len(tuned_on - now), len(now - tuned_on)) / max(len(now), 1)

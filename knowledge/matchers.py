@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+import numpy as np
+
+from knowledge.article import Article
 from knowledge.batching import BatchingEncoder
-from knowledge.embedding import BertEncoder, EmbeddingModelError, load_encoder
+from knowledge.calibration import PRIOR, Calibrator, Thresholds
+from knowledge.embedding import BertEncoder, EmbeddingModelError, Encoder, Vectors, load_encoder
 from knowledge.embedding_cache import EmbeddingCache, TunedLayersStore
 from knowledge.index import LexicalMatcher, Matcher
-from knowledge.layer_tuning import EncoderTuner, TuneConfig
+from knowledge.layer_tuning import EncoderTuner, TuneConfig, training_texts
 from knowledge.loader import KnowledgeBase
-from knowledge.semantic import SemanticMatcher
+from knowledge.semantic import SemanticConfig, SemanticMatcher
 from knowledge.triage import TriagePolicy
 
 log = logging.getLogger(__name__)
@@ -43,8 +48,24 @@ POLICIES: dict[str, TriagePolicy] = {
 }
 
 
-def measured_policy(matcher: Matcher) -> TriagePolicy:
+def prior_policy(matcher: Matcher) -> TriagePolicy:
+    """The thresholds shipped for this kind of matcher, measured on CLINC150."""
     return POLICIES.get(matcher.name, TriagePolicy())
+
+
+def calibrated(matcher: Matcher) -> Thresholds | None:
+    """The thresholds `MatcherFactory` calibrated this matcher's base with, if it did."""
+    found = getattr(matcher, "calibrated", None)
+    return found if isinstance(found, Thresholds) else None
+
+
+def measured_policy(matcher: Matcher) -> TriagePolicy:
+    """The prior, with the answer and suggest thresholds calibrated on the base where they were."""
+    prior = prior_policy(matcher)
+    found = calibrated(matcher)
+    if found is None or found.source == PRIOR:
+        return prior
+    return replace(prior, answer_threshold=found.answer, suggest_threshold=found.suggest)
 
 
 @dataclass
@@ -60,25 +81,41 @@ class MatcherFactory:
     cache_dir: Path | None = None
     tune: TuneConfig | None = field(default_factory=TuneConfig)
     precision: str = "int8"
+    target_precision: float = 0.95
 
     def __post_init__(self) -> None:
+        self._calibrator = Calibrator(self.cache_dir, self.target_precision)
         self._encoder: BertEncoder | None = None
         self._tuner: EncoderTuner | None = None
         self._semantic_failed: str | None = None
         self._lock = threading.Lock()
 
     def __call__(self, kb: KnowledgeBase) -> Matcher:
+        """The matcher for `kb`, its thresholds calibrated on `kb` (`calibrated`)."""
         encoder = self.encoder()
         if encoder is None:
-            return LexicalMatcher(kb.articles)
+            lexical = LexicalMatcher(kb.articles)
+            lexical.calibrated = self._calibrator.thresholds(
+                kb.articles, f"lexical\0{lexical.config!r}", LexicalMatcher, prior_policy(lexical)
+            )
+            return lexical
         cache = EmbeddingCache(self.cache_dir) if self.cache_dir else None
+        untuned = encoder
         if self.tune is not None:
             with self._lock:
                 if self._tuner is None:
                     store = TunedLayersStore(self.cache_dir) if self.cache_dir else None
                     self._tuner = EncoderTuner(encoder, store, self.tune)
                 encoder = self._tuner.encoder_for(kb.articles)
-        return SemanticMatcher(kb.articles, BatchingEncoder(encoder), cache)
+        semantic = SemanticMatcher(kb.articles, BatchingEncoder(encoder), cache)
+        with self._lock:
+            semantic.calibrated = self._calibrator.thresholds(
+                kb.articles,
+                f"semantic\0{encoder.model_id}\0{untuned.model_id}\0{semantic.config!r}",
+                _held_out_builder(kb.articles, untuned, cache, semantic.config),
+                prior_policy(semantic),
+            )
+        return semantic
 
     @property
     def unavailable(self) -> str | None:
@@ -114,6 +151,41 @@ def matcher_factory(
     *,
     tune: bool = True,
     precision: str = "int8",
+    target_precision: float = 0.95,
 ) -> MatcherFactory:
     tuning = TuneConfig() if tune else None
-    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir, tuning, precision)
+    return MatcherFactory(
+        MatcherChoice(choice), model_path, cache_dir, tuning, precision, target_precision
+    )
+
+
+def _held_out_builder(
+    articles: Sequence[Article],
+    encoder: BertEncoder,
+    cache: EmbeddingCache | None,
+    config: SemanticConfig,
+) -> Callable[[Sequence[Article]], Matcher]:
+    """Builds semantic matchers on parts of `articles` for the calibration, from the vectors
+    the whole base's matcher already has (cached), so no text is encoded twice."""
+    known = _KnownTexts(encoder, articles, cache)
+    return lambda part: SemanticMatcher(part, known, None, config)
+
+
+class _KnownTexts:
+    """An encoder that answers the base's own texts from memory and encodes only others."""
+
+    def __init__(
+        self, encoder: Encoder, articles: Sequence[Article], cache: EmbeddingCache | None
+    ) -> None:
+        self.encoder = encoder
+        self.model_id = encoder.model_id
+        self.dim = encoder.dim
+        texts = list(dict.fromkeys(training_texts(articles)[0]))
+        vectors = cache.embed(encoder, texts) if cache else encoder.encode(texts)
+        self._vectors = dict(zip(texts, vectors, strict=True))
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        missing = [t for t in texts if t not in self._vectors]
+        fresh = dict(zip(missing, self.encoder.encode(missing), strict=True)) if missing else {}
+        rows = [self._vectors.get(t, fresh.get(t)) for t in texts]
+        return np.array(rows, dtype=np.float32).reshape(len(texts), self.dim)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,9 @@ from knowledge.decision import Candidate
 from knowledge.embedding import Encoder, Vectors
 from knowledge.embedding_cache import EmbeddingCache
 from knowledge.index import LexicalMatcher, gap_confidence, top_candidates
+
+if TYPE_CHECKING:
+    from knowledge.calibration.thresholds import Thresholds
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -85,6 +88,8 @@ class SemanticMatcher:
     """Ranks articles by how close a report's embedding is to their examples' embeddings."""
 
     name = "semantic"
+    calibrated: Thresholds | None = None
+    """Its thresholds, calibrated on its base (`knowledge.calibration`); None: not calibrated."""
 
     def __init__(
         self,

@@ -96,11 +96,21 @@ def _shortlist(
     is scored as if it were one article: its best score, and its gap to the first article
     outside it, which is what the matcher's calibrated confidence reads.
     """
-    for size in range(2, min(policy.suggest_max, len(ranked)) + 1):
-        if isinstance(matcher, ShortlistMatcher):
-            among = matcher.shortlist_confidence(ranked, size)
-        else:
-            among = matcher.confidence([ranked[0], *ranked[size:]])
+    for size, among in enumerate(shortlist_confidences(ranked, matcher, policy), start=2):
         if among >= policy.suggest_threshold:
             return size, among
     return None
+
+
+def shortlist_confidences(
+    ranked: Sequence[Candidate], matcher: Matcher, policy: TriagePolicy
+) -> list[float]:
+    """P(the right article is among the first 2, 3, ... `suggest_max` of `ranked`), as the
+    suggest rule reads it; the calibration replays the rule from these."""
+    found = []
+    for size in range(2, min(policy.suggest_max, len(ranked)) + 1):
+        if isinstance(matcher, ShortlistMatcher):
+            found.append(matcher.shortlist_confidence(ranked, size))
+        else:
+            found.append(matcher.confidence([ranked[0], *ranked[size:]]))
+    return found

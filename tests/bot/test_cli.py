@@ -121,6 +121,23 @@ def test_eval_prints_the_documented_json(tiny_kb: Path, tmp_path: Path) -> None:
     } <= set(report)
     assert (report["queries"], report["in_scope"], report["oos"]) == (3, 2, 1)
     assert report["top1_accuracy"] == 1.0
+    thresholds = report["thresholds"]
+    assert set(thresholds) >= {"answer", "suggest", "source", "expected_precision"}
+    assert thresholds["source"] == "prior" and "too small" in thresholds["note"]
+
+
+def test_an_operators_threshold_wins_over_the_calibration(tiny_kb: Path, tmp_path: Path) -> None:
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(json.dumps({"text": "vpn drops", "label": "vpn"}) + "\n")
+    env = {"JETHRO_ANSWER_THRESHOLD": "0.9", "JETHRO_SUGGEST_THRESHOLD": "0.8"}
+    run = run_jethro("kb", "eval", "--kb", str(tiny_kb), str(queries), "--json", env=env)
+    assert run.code == 0, run.err
+    thresholds = json.loads(run.out)["thresholds"]
+    assert (thresholds["answer"], thresholds["suggest"], thresholds["source"]) == (
+        0.9,
+        0.8,
+        "setting",
+    )
 
 
 def test_eval_names_the_bad_line(tiny_kb: Path, tmp_path: Path) -> None:

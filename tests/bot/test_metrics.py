@@ -93,6 +93,13 @@ def test_metrics_count_reports_deflections_tickets_and_their_times(
     assert value(samples, "jethro_outbox_dead_messages") == 0
     assert value(samples, "jethro_escalation_steps_overdue") == 0
     assert not any(name == "jethro_open_tickets" for name, _ in samples), "it was resolved"
+    # the thresholds in use, labelled with where they came from (the sample base calibrates)
+    thresholds = {
+        labels: v for (name, labels), v in samples.items() if name == "jethro_answer_threshold"
+    }
+    assert list(thresholds) == [(("source", "base"),)]
+    assert 0.5 <= thresholds[(("source", "base"),)] <= 1.0
+    assert 0 < value(samples, "jethro_expected_precision", source="base") <= 1
 
 
 def test_metrics_show_slack_errors_and_the_outbox_backlog_read_from_the_database(

@@ -33,3 +33,4 @@ def test_admins_see_broken_articles_with_path_and_line(jethro: Jethro) -> None:
     assert "Knowledge base (admins)" in home
     assert "network/broken.md:2:" in home
     assert f"{len(jethro.knowledge.current.kb.articles)} articles serving" in home
+    assert "Thresholds: answer at" in home and "from the base" in home
