@@ -10,6 +10,7 @@ here, and leaves safe (`bot.text_safety`). Pure: no I/O.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bot.mrkdwn import unescape
 from bot.text_safety import safe_text
@@ -27,6 +28,47 @@ def words(text: str, *, bot_user: str | None = None) -> str:
     text = _MARKUP.sub(lambda match: _readable(match.group(1)), text)
     lines = [_SPACES.sub(" ", line).strip() for line in unescape(text).split("\n")]
     return "\n".join(lines).strip()
+
+
+def message_text(event: dict[str, Any]) -> str:
+    """A message's text as Slack delivers it; when it has none (a workflow's or an API client's
+    message with only `rich_text` blocks, or only legacy attachments), what those say, in the
+    same markup, so that `words` reads both alike."""
+    text = event.get("text")
+    if isinstance(text, str) and text.strip():
+        return text
+    pieces = [_rich(block) for block in _dicts(event.get("blocks"))]
+    pieces += [
+        str(a.get("text") or a.get("fallback") or "") for a in _dicts(event.get("attachments"))
+    ]
+    return "\n".join(piece for piece in pieces if piece.strip())
+
+
+def _rich(node: dict[str, Any]) -> str:
+    """The words in a rich_text element tree: text, links, mentions, emoji."""
+    kind = node.get("type")
+    if kind == "text":
+        return str(node.get("text") or "")
+    if kind == "link":
+        return (
+            f"<{node.get('url', '')}|{node['text']}>"
+            if node.get("text")
+            else str(node.get("url", ""))
+        )
+    if kind == "user":
+        return f"<@{node.get('user_id', '')}>"
+    if kind == "channel":
+        return f"<#{node.get('channel_id', '')}>"
+    if kind == "broadcast":
+        return f"<!{node.get('range', '')}>"
+    if kind == "emoji":
+        return f":{node.get('name', '')}:"
+    separator = "\n" if kind in ("rich_text", "rich_text_list") else ""
+    return separator.join(_rich(child) for child in _dicts(node.get("elements")))
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _readable(inner: str) -> str:

@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 
 from bot.blocks import api_args
 from bot.desk import Desk, Report, Source
-from bot.incoming import words
+from bot.incoming import message_text, words
 from escalation.db import database_away
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def parse(
         return None
     return Report(
         reporter=user,
-        text=words(str(event.get("text") or ""), bot_user=bot_user),
+        text=words(message_text(event), bot_user=bot_user),
         source=source,
         channel=str(event["channel"]),
         thread_ts=str(event.get("thread_ts") or event["ts"]),

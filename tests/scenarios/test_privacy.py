@@ -48,8 +48,8 @@ def test_a_private_answer_goes_to_the_dm_and_the_channel_gets_only_a_note(
     [ticket] = engineers.tickets_posted()
     [alice] = engineers.on_duty(ALICE)
     alice.reply_in_thread(ticket, "Which month's payslip is it?")
-    relayed = dm.last_reply(3)
     jethro.settle()
+    relayed = dm.last_reply(3)
 
     assert "there is a wrong amount on my payslip" in shown_text(ticket)
     assert "Which month's payslip is it?" in shown_text(relayed)
