@@ -18,6 +18,7 @@ from knowledge.embedding import BertEncoder, EmbeddingModelError, load_encoder
 from knowledge.embedding_cache import EmbeddingCache, TunedLayersStore
 from knowledge.index import LexicalMatcher, Matcher
 from knowledge.layer_tuning import EncoderTuner, TuneConfig
+from knowledge.learning import LearningMatcher, Lessons
 from knowledge.loader import KnowledgeBase
 from knowledge.semantic import SemanticMatcher
 from knowledge.triage import TriagePolicy
@@ -53,6 +54,8 @@ class MatcherFactory:
 
     The semantic matcher's encoder has its top layer tuned on each base's examples (`tune`;
     None: never), by one `EncoderTuner` that lives as long as the factory, so reloads reuse it.
+    With `lessons`, every matcher it builds is a `LearningMatcher` over them, so what was learned
+    outlives a reload of the base.
     """
 
     choice: MatcherChoice = MatcherChoice.AUTO
@@ -60,6 +63,7 @@ class MatcherFactory:
     cache_dir: Path | None = None
     tune: TuneConfig | None = field(default_factory=TuneConfig)
     precision: str = "int8"
+    lessons: Lessons | None = None
 
     def __post_init__(self) -> None:
         self._encoder: BertEncoder | None = None
@@ -68,6 +72,10 @@ class MatcherFactory:
         self._lock = threading.Lock()
 
     def __call__(self, kb: KnowledgeBase) -> Matcher:
+        matcher = self._build(kb)
+        return matcher if self.lessons is None else LearningMatcher(matcher, self.lessons)
+
+    def _build(self, kb: KnowledgeBase) -> Matcher:
         encoder = self.encoder()
         if encoder is None:
             return LexicalMatcher(kb.articles)
@@ -114,6 +122,7 @@ def matcher_factory(
     *,
     tune: bool = True,
     precision: str = "int8",
+    lessons: Lessons | None = None,
 ) -> MatcherFactory:
     tuning = TuneConfig() if tune else None
-    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir, tuning, precision)
+    return MatcherFactory(MatcherChoice(choice), model_path, cache_dir, tuning, precision, lessons)
