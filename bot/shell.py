@@ -47,7 +47,14 @@ def _converse(flow: TriageFlow, reporter: str, text: str) -> None:
     if article is not None:
         _show(article)
         if _ask_yes("Did that solve it?"):
-            flow.solved(reporter=reporter, conversation=conversation, article=article)
+            answered = decision.outcome is Outcome.ANSWER
+            flow.solved(
+                reporter=reporter,
+                conversation=conversation,
+                article=article,
+                text=text,
+                confidence=decision.confidence if answered else None,
+            )
             click.echo("Great, glad that fixed it.")
             return
     ticket = flow.not_solved(

@@ -146,6 +146,7 @@ class Jethro:
             listener_threads=listeners,
             schedule=self.oncall,
             escalation=escalation,
+            lesson_poll_seconds=0.2,
         )
         app = create_app(services)
         if services.sla is not None:
