@@ -31,7 +31,6 @@ from bot.config import Settings
 from bot.figures import home_figures
 from bot.flow import Decided, TriageFlow, unjudged
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
-from bot.learning import LessonSync
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.render import Renderer
@@ -40,7 +39,6 @@ from escalation.clock import Clock
 from escalation.conversations import log_turn
 from escalation.db import plain, session
 from escalation.inbox import claim_event
-from escalation.lessons import learned_in
 from escalation.models import (
     OutboxMessage,
     Role,
@@ -199,12 +197,8 @@ class Desk:
         schedule: OncallSchedule | None = None,
         metrics: Metrics | None = None,
         acks: AcksFirst | None = None,
-        learning: LessonSync | None = None,
     ) -> None:
-        """`learning`: pulled after a transaction that stored a lesson, so this process's next
-        report already sees it."""
         self.engine = engine
-        self.learning = learning
         self.acks = acks or AcksFirst()
         self.schedule = schedule
         self.metrics = metrics
@@ -309,14 +303,8 @@ class Desk:
                 self._reply_to(work, report, self.renderer.message("welcome"))
             else:
                 self._new_report(work, report, prepared)
-        self._learned(db)
         self.wake(queued(db))
         return None
-
-    def _learned(self, db: Session) -> None:
-        """After a commit that stored a lesson (a verdict), this process catches up with it."""
-        if self.learning is not None and learned_in(db):
-            self.learning.pull()
 
     def _answered(
         self, report: Report, prepared: _Prepared, snapshot: KnowledgeSnapshot
@@ -529,7 +517,6 @@ class Desk:
                 Action.NONE: self._none,
             }[click.action]
             refusal = handle(work, conversation, click)
-        self._learned(db)
         if refusal is None:
             self.wake(queued(db))
         return refusal
@@ -573,8 +560,6 @@ class Desk:
             conversation=conversation.key,
             article=article,
             db=work.db,
-            text=conversation.text,
-            confidence=conversation.confidence,
         )
         shown = self.renderer.message(
             "answer",
@@ -661,14 +646,11 @@ class Desk:
             clock=self.clock,
         )
         if moved:
-            answered = conversation.outcome is Outcome.ANSWER
             self._flow(work.snapshot).solved(
                 reporter=conversation.reporter,
                 conversation=conversation.key,
                 article=self._article(work, conversation.article_id or "", conversation),
                 db=work.db,
-                text=conversation.text,
-                confidence=conversation.confidence if answered else None,
             )
         return moved
 
@@ -698,7 +680,6 @@ class Desk:
             decision=decision,
             article=shown,
             db=work.db,
-            lesson_text=conversation.text,
         )
         ticket = result.ticket
         assert ticket is not None

@@ -38,7 +38,6 @@ TABLES = {
     "ticket_report",
     "storm_lock",
     "slack_receipt",
-    "learned_lesson",
 }
 
 
