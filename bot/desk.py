@@ -163,6 +163,11 @@ class _Ignored:
 _IGNORED = _Ignored()
 
 
+def _report_thread(db: Session, report: Report) -> SlackConversation | None:
+    """The conversation whose thread the report was written in, if any."""
+    return threads.by_thread(db, report.channel, report.thread_ts) if report.thread_ts else None
+
+
 def _handled(db: Session, event_key: str) -> bool:
     """The event's key is claimed already: a read, so a retry costs no matching and no lock."""
     return plain(db).execute(_HANDLED, {"key": event_key}).first() is not None
@@ -234,11 +239,7 @@ class Desk:
         with log_context(event_id=report.event_key, channel=report.channel), self._turns:
             with session(self.engine) as db:
                 work = _Work(db, self.knowledge.current)
-                existing = (
-                    threads.by_thread(db, report.channel, report.thread_ts)
-                    if report.thread_ts
-                    else None
-                )
+                existing = _report_thread(db, report)
                 if replies_only and existing is None:
                     return False
                 if report.event_key and not claim_event(db, report.event_key, self.clock):
@@ -282,11 +283,7 @@ class Desk:
             return self._answered(report, prepared, snapshot)
         with session(self.engine) as db:
             work = _Work(db, snapshot)
-            existing = (
-                threads.by_thread(work.db, report.channel, report.thread_ts)
-                if report.thread_ts
-                else None
-            )
+            existing = _report_thread(work.db, report)
             if replies_only and existing is None:
                 return None
             if report.event_key and not claim_event(work.db, report.event_key, self.clock):
@@ -365,11 +362,7 @@ class Desk:
             if report.event_key and _handled(db, report.event_key):
                 return _IGNORED
             work = _Work(db, snapshot)
-            existing = (
-                threads.by_thread(db, report.channel, report.thread_ts)
-                if report.thread_ts
-                else None
-            )
+            existing = _report_thread(db, report)
             if existing is None and replies_only:
                 return _IGNORED
             if existing is not None or self._awaiting_verdict(work, report) is not None:

@@ -182,26 +182,24 @@ class TriageFlow:
         self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
     ) -> None:
         """The employee chose one of the suggested articles; it is shown next."""
-        with self._unit(db) as db:
-            log_turn(
-                db,
-                conversation_key=conversation,
-                user_id=reporter,
-                role=Role.BOT,
-                text=f"showed '{article.title}', picked by the employee from the suggestions",
-                clock=self.clock,
-            )
+        shown = f"showed '{article.title}', picked by the employee from the suggestions"
+        self._log(reporter, conversation, Role.BOT, shown, db)
 
     def detail(
         self, *, reporter: str, conversation: str, text: str, db: Session | None = None
     ) -> None:
         """More words from the employee about the report, kept in its log for the engineer."""
+        self._log(reporter, conversation, Role.EMPLOYEE, text, db)
+
+    def _log(
+        self, reporter: str, conversation: str, role: Role, text: str, db: Session | None
+    ) -> None:
         with self._unit(db) as db:
             log_turn(
                 db,
                 conversation_key=conversation,
                 user_id=reporter,
-                role=Role.EMPLOYEE,
+                role=role,
                 text=text,
                 clock=self.clock,
             )
