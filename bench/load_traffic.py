@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tests.fakes.signing import signed_headers
+from bot.local.signing import signed_headers
 from tests.fakes.slack_events import message_im
 
 ACK_TIMEOUT_S = 3.0

@@ -1,10 +1,12 @@
-"""Where the time comes from: the system clock in production, a settable one in tests.
+"""Where the time comes from: the system clock in production, a settable one in tests, and
+the system clock plus skips in the local workspace (to watch timers fire instead of waiting).
 
 Every timestamp Jethro stores is read from a `Clock`, so tests advance time instead of sleeping.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -18,6 +20,30 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class OffsetClock:
+    """The system clock, ahead by every `skip` so far: time still runs, and jumps on demand."""
+
+    def __init__(self) -> None:
+        self._ahead = timedelta()
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(UTC) + self._ahead
+
+    @property
+    def ahead(self) -> timedelta:
+        with self._lock:
+            return self._ahead
+
+    def skip(self, delta: timedelta) -> datetime:
+        if delta < timedelta():
+            raise ValueError(f"a clock only moves forward; got {delta}")
+        with self._lock:
+            self._ahead += delta
+        return self.now()
 
 
 class FixedClock:

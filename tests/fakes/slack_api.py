@@ -3,16 +3,14 @@
 Point a client at it with `WebClient(token=..., base_url=fake.url + "/api/")`. It answers like
 Slack (fresh increasing `ts`, the channel echoed, `D…` ids for DMs), records every whole call, and
 can be told to fail: 429 with Retry-After, 5xx, Slack error codes, slow answers, for the next
-few calls or for every call until it comes back (`go_down`). It judges nothing;
+few calls or for every call until it comes back (`go_down`). The answers are the local
+workspace's (`bot.local.web_api.WebApi`, lenient here); it judges nothing at call time:
 `tests.fakes.slack_spec.assert_calls_valid` checks the recorded calls.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.parser
-import email.policy
-import itertools
 import json
 import socket
 import threading
@@ -22,15 +20,10 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from bot.local.spec import sample_payload
+from bot.local.web_api import Answer, Store, WebApi, bearer, request_args
 from tests.fakes import slack_spec
-
-JSON_ARGS = ("blocks", "attachments", "view", "metadata")
-WORKSPACE_URL = "https://subarachnoid.slack.com/"
-
-Answer = tuple[int, dict[str, Any], dict[str, str]]
 
 
 @dataclass(frozen=True)
@@ -65,10 +58,6 @@ class Fault:
 class _State:
     calls: list[Call] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
-    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    views: dict[str, dict[str, Any]] = field(default_factory=dict)
-    dms: dict[tuple[str, ...], str] = field(default_factory=dict)
-    last_ts_us: int = 0
     outage: Fault | None = None
 
 
@@ -103,30 +92,18 @@ class _Server(ThreadingHTTPServer):
                     connection.shutdown(socket.SHUT_RDWR)
 
 
-class FakeSlack:
+class FakeSlack(WebApi):
     """The fake; use it as a context manager, or through the `fake_slack` pytest fixture."""
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.identity: dict[str, Any] = sample_payload("web_api.auth_test.ok.json")
-        self.clock = clock
-        self.members: dict[str, list[str]] = {}
-        self.users: dict[str, dict[str, Any]] = {}
+        super().__init__(clock=clock)
         self._state = _State()
-        self._changed = threading.Condition()
+        self._changed = self.changed
         self._closing = threading.Event()
-        self._ids = itertools.count(1)
         self.check_contract = True
         """The `fake_slack` fixture checks every call at teardown unless a test turns this off."""
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-
-    @property
-    def bot_user_id(self) -> str:
-        return str(self.identity["user_id"])
-
-    @property
-    def team_id(self) -> str:
-        return str(self.identity["team_id"])
 
     @property
     def url(self) -> str:
@@ -153,7 +130,7 @@ class FakeSlack:
     def response_url(self) -> str:
         """A fresh `response_url` for a slash command or click; what is posted to it is recorded
         as a call of the pseudo-method `response_url`."""
-        return f"{self.url}/response/{next(self._ids)}"
+        return f"{self.url}/response/{self.next_id('R')}"
 
     def start(self) -> FakeSlack:
         server = _Server(("127.0.0.1", 0), _Handler)
@@ -188,7 +165,7 @@ class FakeSlack:
 
     def add_user(self, user_id: str, **fields: Any) -> None:
         """Override the made-up profile `users.info` returns (e.g. `tz=`, `is_bot=`)."""
-        self.users[user_id] = {**self._made_up_user(user_id), **fields}
+        self.users[user_id] = {**self.made_up_user(user_id), **fields}
 
     def fail_next(
         self, method: str, status: int = 429, retry_after: int = 1, *, times: int = 1
@@ -221,6 +198,7 @@ class FakeSlack:
     def reset(self) -> None:
         with self._changed:
             self._state = _State()
+            self.store = Store()
             self.members.clear()
             self.users.clear()
 
@@ -256,13 +234,13 @@ class FakeSlack:
     def message(self, channel: str, ts: str) -> dict[str, Any]:
         """A posted message as it is now (after any chat.update)."""
         with self._changed:
-            return dict(self._state.messages[(channel, ts)])
+            return dict(self.store.messages[(channel, ts)])
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages as they are now, oldest first."""
         with self._changed:
             found = [
-                m for (ch, _), m in self._state.messages.items() if channel is None or ch == channel
+                m for (ch, _), m in self.store.messages.items() if channel is None or ch == channel
             ]
         return sorted(found, key=lambda m: float(m["ts"]))
 
@@ -284,7 +262,7 @@ class FakeSlack:
         return None
 
     def handle(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> Answer:
-        token = _bearer(headers) or args.pop("token", None)
+        token = bearer(headers) or args.pop("token", None)
         with self._changed:
             fault = self._state.outage or self._take_fault(method)
             status, body, extra = self._answer(method, args, token, fault)
@@ -309,166 +287,7 @@ class FakeSlack:
             return 200, {"ok": False, "error": fault.error}, {}
         if method == slack_spec.RESPONSE_URL:
             return 200, {"ok": True}, {}
-        if not token:
-            return 200, {"ok": False, "error": "not_authed"}, {}
-        if not slack_spec.known_method(method):
-            return 404, {"ok": False, "error": "unknown_method"}, {}
-        answer = getattr(self, "_" + method.replace(".", "_"), None)
-        body = answer(args) if answer is not None else {"ok": True}
-        return 200, body, {}
-
-    def _next_ts(self) -> str:
-        now_us = int(self.clock() * 1_000_000)
-        self._state.last_ts_us = max(now_us, self._state.last_ts_us + 1)
-        seconds, micros = divmod(self._state.last_ts_us, 1_000_000)
-        return f"{seconds}.{micros:06d}"
-
-    def _channel(self, channel: str) -> str:
-        """Posting to a user id lands in the DM with that user, as on real Slack."""
-        if channel[:1] in ("U", "W"):
-            return self._dm((channel,))
-        return channel
-
-    def _dm(self, users: tuple[str, ...]) -> str:
-        key = tuple(sorted(users))
-        if key not in self._state.dms:
-            self._state.dms[key] = f"D{next(self._ids):08d}"
-        return self._state.dms[key]
-
-    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.identity)
-
-    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("channel"):
-            return {"ok": False, "error": "channel_not_found"}
-        if not any(args.get(key) for key in ("text", "blocks", "attachments")):
-            return {"ok": False, "error": "no_text"}
-        channel = self._channel(str(args["channel"]))
-        ts = self._next_ts()
-        message = self._message_from(args, ts)
-        self._state.messages[(channel, ts)] = {**message, "channel": channel}
-        return {"ok": True, "channel": channel, "ts": ts, "message": message}
-
-    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        key = (str(args.get("channel", "")), str(args.get("ts", "")))
-        if key not in self._state.messages:
-            return {"ok": False, "error": "message_not_found"}
-        message = {**self._state.messages[key], **self._message_from(args, key[1])}
-        self._state.messages[key] = message
-        answer = {"ok": True, "channel": key[0], "ts": key[1], "text": message["text"]}
-        return {**answer, "message": message}
-
-    def _chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("channel") or not args.get("user"):
-            return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "message_ts": self._next_ts()}
-
-    def _message_from(self, args: dict[str, Any], ts: str) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "type": "message",
-            "user": self.bot_user_id,
-            "bot_id": self.identity["bot_id"],
-            "team": self.team_id,
-            "text": args.get("text", ""),
-            "ts": ts,
-        }
-        for key in ("blocks", "thread_ts", "metadata"):
-            if key in args:
-                message[key] = args[key]
-        if "thread_ts" in args and args.get("reply_broadcast") in (True, "true", "1"):
-            message["subtype"] = "thread_broadcast"  # also shown in the channel, as on Slack
-        return message
-
-    def _chat_getPermalink(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel, ts = str(args.get("channel", "")), str(args.get("message_ts", ""))
-        if not channel or not ts:
-            return {"ok": False, "error": "message_not_found"}
-        link = f"{WORKSPACE_URL}archives/{channel}/p{ts.replace('.', '')}"
-        return {"ok": True, "channel": channel, "permalink": link}
-
-    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if args.get("channel"):
-            return {"ok": True, "channel": {"id": args["channel"]}}
-        users = tuple(u for u in str(args.get("users", "")).split(",") if u)
-        if not users:
-            return {"ok": False, "error": "users_list_not_supplied"}
-        known = tuple(sorted(users)) in self._state.dms
-        channel = self._dm(users)
-        answer: dict[str, Any] = {"ok": True, "channel": {"id": channel}}
-        if known:
-            answer |= {"no_op": True, "already_open": True}
-        return answer
-
-    def _conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel", ""))
-        if channel not in self.members:
-            return {"ok": False, "error": "channel_not_found"}
-        members = self.members[channel]
-        return {"ok": True, "members": members, "response_metadata": {"next_cursor": ""}}
-
-    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
-        user_id = str(args.get("user", ""))
-        if user_id in self.users:
-            return {"ok": True, "user": self.users[user_id]}
-        if user_id[:1] not in ("U", "W") or not user_id[1:].isalnum():
-            return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": self._made_up_user(user_id)}
-
-    def _made_up_user(self, user_id: str) -> dict[str, Any]:
-        name = user_id.lower()
-        profile = {"real_name": f"User {user_id}", "display_name": name}
-        profile["email"] = f"{name}@example.com"
-        return {
-            "id": user_id,
-            "team_id": self.team_id,
-            "name": name,
-            "real_name": profile["real_name"],
-            "deleted": False,
-            "is_bot": False,
-            "tz": "Europe/London",
-            "tz_offset": 0,
-            "profile": profile,
-        }
-
-    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("trigger_id"):
-            return {"ok": False, "error": "invalid_trigger_id"}
-        return self._store_view(args.get("view"), None)
-
-    _views_push = _views_open
-
-    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
-        if not args.get("user_id"):
-            return {"ok": False, "error": "user_not_found"}
-        return self._store_view(args.get("view"), None)
-
-    def _views_update(self, args: dict[str, Any]) -> dict[str, Any]:
-        wanted = args.get("external_id")
-        by_external = (
-            k for k, v in self._state.views.items() if wanted and v.get("external_id") == wanted
-        )
-        view_id = args.get("view_id") or next(by_external, None)
-        if view_id not in self._state.views:
-            return {"ok": False, "error": "not_found"}
-        return self._store_view(args.get("view"), str(view_id))
-
-    def _store_view(self, view: Any, view_id: str | None) -> dict[str, Any]:
-        decoded = slack_spec.decoded(view)
-        if not isinstance(decoded, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        view_id = view_id or f"V{next(self._ids):08d}"
-        stored = {
-            **decoded,
-            "id": view_id,
-            "team_id": self.team_id,
-            "state": {"values": {}},
-            "hash": f"{self._next_ts()}.fake",
-            "root_view_id": view_id,
-            "previous_view_id": None,
-            "bot_id": self.identity["bot_id"],
-        }
-        self._state.views[view_id] = stored
-        return {"ok": True, "view": stored}
+        return self.answer(method, args, token)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -499,11 +318,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
-        args: dict[str, Any] = dict(parse_qsl(parts.query, keep_blank_values=True))
-        args.update(_body_args(headers.get("Content-Type", ""), body))
-        for key in JSON_ARGS:
-            if key in args:
-                args[key] = slack_spec.decoded(args[key])
+        args = request_args(parts.query, headers.get("Content-Type", ""), body)
         status, answer, extra = fake.handle(method, args, headers)
         self._reply(status, answer, extra)
 
@@ -519,34 +334,3 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (a delay_next time-out): nothing left to answer
-
-
-def _bearer(headers: dict[str, str]) -> str | None:
-    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-    return value.removeprefix("Bearer ").strip() or None
-
-
-def _body_args(content_type: str, body: bytes) -> dict[str, Any]:
-    """The three encodings slack_sdk uses: JSON, url-encoded form, multipart (file uploads)."""
-    if not body:
-        return {}
-    kind = content_type.split(";")[0].strip().lower()
-    if kind == "application/json":
-        parsed = json.loads(body)
-        return dict(parsed) if isinstance(parsed, dict) else {}
-    if kind == "multipart/form-data":
-        return _multipart(content_type, body)
-    return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-
-
-def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
-    head = f"Content-Type: {content_type}\r\n\r\n".encode()
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
-    args: dict[str, Any] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
-            is_file = part.get_filename() is not None
-            args[name] = payload if is_file else payload.decode("utf-8")
-    return args

@@ -20,8 +20,8 @@ from functools import cache
 from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
+from bot.local.signing import signed_headers
 from bot.local.spec import sample_payload
-from tests.fakes.signing import signed_headers
 from tests.fakes.slack_spec import PAYLOADS
 
 TEAM = "T0G9PQBBK"

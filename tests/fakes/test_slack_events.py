@@ -14,9 +14,9 @@ from slack_bolt import Ack, App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from bot.local.signing import signed_headers
 from tests.fakes import slack_events as slack
 from tests.fakes.fixtures import BOT_TOKEN, SIGNING_SECRET
-from tests.fakes.signing import signed_headers
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_spec import PAYLOADS
 

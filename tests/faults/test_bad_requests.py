@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from bot.local.signing import signed_headers
 from bot.server import MAX_BODY_BYTES
 from tests.fakes import slack_events as slack
 from tests.fakes.fixtures import SIGNING_SECRET
-from tests.fakes.signing import signed_headers
 from tests.scenarios.world import Jethro
 
 TABLES = ("slack_receipt", "slack_event", "slack_conversation", "ticket", "outbox_message")

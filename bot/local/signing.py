@@ -1,4 +1,5 @@
-"""Request signing exactly as Slack does it, so tests can talk to the real Bolt app over HTTP."""
+"""Request signing exactly as Slack does it: the local workspace signs what it sends the bot
+with it, and the tests talk to the real Bolt app over HTTP with it."""
 
 from __future__ import annotations
 
