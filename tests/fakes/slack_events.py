@@ -12,17 +12,25 @@ import copy
 import itertools
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from functools import cache
-from typing import Any, NamedTuple
-from urllib.parse import urlencode
+from typing import Any
 
-from bot.local.signing import signed_headers
+from bot.local.slack_requests import (
+    FORM,
+    JSON,
+    Payload,
+    Reply,
+    command_payload,
+    event_callback,
+    json_payload,
+    post,
+)
+from bot.local.slack_requests import form_payload as _form_payload
 from bot.local.spec import sample_payload
 from tests.fakes.slack_spec import PAYLOADS
+
+__all__ = ["FORM", "JSON", "Payload", "Reply", "SlackDriver", "post"]
 
 TEAM = "T0G9PQBBK"
 """The fake Web API's `auth.test` team and bot user, so events and the bot agree on who is who."""
@@ -33,27 +41,8 @@ CHANNEL = "C123ABC456"
 APP_ID = "A0PNCHHK2"
 RESPONSE_URL = "https://hooks.slack.com/actions/T0G9PQBBK/111/random-value"
 """Real Slack's; pass `fake_slack.response_url()` instead when the bot will `respond()`."""
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
 
 _counter = itertools.count(1)
-
-
-@dataclass(frozen=True)
-class Payload:
-    """A request body exactly as Slack sends it, and what it says (for assertions)."""
-
-    body: bytes
-    content_type: str
-    data: dict[str, Any]
-
-
-class Reply(NamedTuple):
-    status: int
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @cache
@@ -75,24 +64,10 @@ def fresh_ts() -> str:
 
 
 def _event_callback(name: str, event: dict[str, Any], team: str) -> Payload:
-    data = _template(name)
-    number = next(_counter)
-    data["event"].update(event)
-    data.update(team_id=team, api_app_id=APP_ID, event_id=f"Ev{number:08d}")
-    data["event_time"] = int(float(data["event"].get("event_ts", time.time())))
-    data["authorizations"] = [
-        {"team_id": team, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}
-    ]
-    return _json(data)
-
-
-def _json(data: dict[str, Any]) -> Payload:
-    return Payload(json.dumps(data).encode(), JSON, data)
-
-
-def _form_payload(data: dict[str, Any]) -> Payload:
-    """Interactivity: the JSON travels url-encoded in a single `payload` form field."""
-    return Payload(urlencode({"payload": json.dumps(data)}).encode(), FORM, data)
+    event_id = f"Ev{next(_counter):08d}"
+    return event_callback(
+        _template(name), event, team=team, bot_user=BOT_USER, app_id=APP_ID, event_id=event_id
+    )
 
 
 def message_im(
@@ -152,7 +127,7 @@ def url_verification(challenge: str | None = None) -> Payload:
     data = _template("url_verification.json")
     if challenge is not None:
         data["challenge"] = challenge
-    return _json(data)
+    return json_payload(data)
 
 
 def slash_command(
@@ -170,7 +145,7 @@ def slash_command(
     data.update(text=text, command=command, user_id=user, user_name=user_name)
     data.update(channel_id=channel, team_id=team, api_app_id=APP_ID, response_url=response_url)
     data["trigger_id"] = f"{next(_counter)}.{int(time.time())}.fake"
-    return Payload(urlencode(data).encode(), FORM, data)
+    return command_payload(data)
 
 
 def block_action(
@@ -297,24 +272,6 @@ def message_shortcut(
         },
     }
     return _form_payload(data)
-
-
-def post(
-    url: str,
-    payload: Payload,
-    secret: str,
-    headers: dict[str, str] | None = None,
-    timestamp: int | None = None,
-) -> Reply:
-    """Send `payload` signed with `secret`, as Slack would; HTTP errors are replies, not raises."""
-    all_headers = {"Content-Type": payload.content_type}
-    all_headers |= signed_headers(secret, payload.body, timestamp) | (headers or {})
-    request = urllib.request.Request(url, data=payload.body, headers=all_headers, method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return Reply(response.status, response.read().decode())
-    except urllib.error.HTTPError as error:
-        return Reply(error.code, error.read().decode())
 
 
 class SlackDriver:
