@@ -120,17 +120,33 @@ def shell(kb_dir: Path | None, user: str | None) -> None:
     help="Serve Slack over HTTP even when SLACK_APP_TOKEN is set (which means Socket Mode).",
 )
 @click.option(
-    "--port",
-    default=3000,
-    show_default=True,
-    type=click.IntRange(0, 65535),
-    help="HTTP port (0: any free port, printed at start).",
+    "--local",
+    "local_mode",
+    is_flag=True,
+    help="Serve the local workspace (a Slack stand-in in the browser) even when Slack is set up.",
 )
-@click.option("--host", default="0.0.0.0", show_default=True, help="HTTP address to listen on.")
+@click.option(
+    "--port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="HTTP port (default 3000; 0: any free port, printed at start).",
+)
+@click.option(
+    "--host",
+    default=None,
+    help="HTTP address to listen on (default: 0.0.0.0 for Slack, 127.0.0.1 for the local one).",
+)
 @_kb_option
-def run(http_mode: bool, port: int, host: str, kb_dir: Path | None) -> None:
-    """Run the Slack bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on /slack/events."""
+def run(
+    http_mode: bool, local_mode: bool, port: int | None, host: str | None, kb_dir: Path | None
+) -> None:
+    """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on /slack/events; with no
+    Slack settings at all (or --local), the local workspace at http://127.0.0.1:3000."""
     settings = _settings()
+    port = 3000 if port is None else port
+    if local_mode or not settings.any_slack_setting():
+        _run_local(settings, host or "127.0.0.1", port, kb_dir)
+        return
     socket_mode = bool(settings.slack_app_token) and not http_mode
     missing = settings.missing_for_slack()
     if (
@@ -142,13 +158,35 @@ def run(http_mode: bool, port: int, host: str, kb_dir: Path | None) -> None:
     if missing:
         _fail(
             f"cannot start: {', '.join(missing)} not set. Put them in the environment or a .env "
-            "file; the README's Configuration section says where each comes from.",
+            "file; the README's Configuration section says where each comes from. (Unset every "
+            "Slack setting, or pass --local, to try Jethro in the local workspace instead.)",
             EXIT_USAGE,
         )
     from bot.server import serve
 
     try:
-        serve(settings, socket_mode=socket_mode, host=host, port=port, kb_dir=kb_dir)
+        serve(settings, socket_mode=socket_mode, host=host or "0.0.0.0", port=port, kb_dir=kb_dir)
+    except JethroError as exc:
+        _fail(str(exc))
+
+
+def _run_local(settings: Settings, host: str, port: int, kb_dir: Path | None) -> None:
+    from bot.local.run import CONNECT_REAL_SLACK, local_workspace
+
+    try:
+        with local_workspace(settings, host=host, port=port, kb_dir=kb_dir) as running:
+            click.echo(f"Jethro's local workspace is at {running.url}", nl=True)
+            click.echo(
+                "No Slack app needed: open it in a browser and talk to Jethro as any of its "
+                "people. Ctrl-C stops it."
+            )
+            click.echo(CONNECT_REAL_SLACK)
+            sys.stdout.flush()
+            running.wait()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    except OSError as exc:
+        _fail(f"cannot serve the local workspace on {host}:{port}: {exc} (try --port 0)")
     except JethroError as exc:
         _fail(str(exc))
 

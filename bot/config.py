@@ -403,6 +403,17 @@ class Settings:
         """The web address of an article file, when `JETHRO_KB_URL` is set."""
         return self.kb_url + path if self.kb_url and path else None
 
+    def any_slack_setting(self) -> bool:
+        """Whether anything says "connect to Slack": with none, `jethro run` goes local."""
+        return any(
+            (
+                self.slack_bot_token,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.escalation_channel,
+            )
+        )
+
     def missing_for_slack(self) -> list[str]:
         """The settings `jethro run` cannot start without, by name."""
         needed = {

@@ -19,6 +19,8 @@ from knowledge.matchers import MatcherFactory, matcher_factory
 
 if TYPE_CHECKING:
     from bot.app import Services
+    from escalation.clock import Clock
+    from escalation.schedule import OncallSchedule
 
 SLACK_TIMEOUT_S = 20
 """Per Web API call; the outbox's lease (60 s) must outlast it."""
@@ -58,10 +60,18 @@ def open_database(settings: Settings) -> Engine:
     return engine
 
 
-def open_slack_services(settings: Settings, override: Path | None = None) -> Services:
+def open_slack_services(
+    settings: Settings,
+    override: Path | None = None,
+    *,
+    clock: Clock | None = None,
+    schedule: OncallSchedule | None = None,
+) -> Services:
     """Everything `jethro run` needs, with the real clock; nothing is started yet.
 
     A broken on-call file stops start-up here (`OncallFileError`, its problems as path:line).
+    The local workspace passes its own `clock` (one it can skip ahead) and `schedule` (its
+    people on call) instead.
     """
     from bot.app import Services
     from bot.paging import page_messages
@@ -79,10 +89,11 @@ def open_slack_services(settings: Settings, override: Path | None = None) -> Ser
     client = KeepAliveWebClient(
         token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=SLACK_TIMEOUT_S
     )
-    clock = SystemClock()
+    clock = clock or SystemClock()
     worker = OutboxWorker(OutboxSender(engine, client, clock))
     # Paging needs real people: the bundled sample's made-up ids are for `jethro oncall show` only.
-    schedule = load_oncall(settings.oncall_file) if settings.oncall_file else None
+    if schedule is None and settings.oncall_file:
+        schedule = load_oncall(settings.oncall_file)
     escalation = (
         EscalationWorker(
             engine,

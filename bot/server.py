@@ -16,7 +16,8 @@ import json
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -48,7 +49,7 @@ from escalation.inbox import forget_events
 from knowledge.live import KnowledgeWatcher, LiveKnowledge
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -79,30 +80,37 @@ def serve(
     ready: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> None:
     """Run until SIGTERM or Ctrl-C; `ready` is told where the bot listens once it does."""
-    services = open_slack_services(settings, kb_dir)
+    with started(open_slack_services(settings, kb_dir)) as (app, services):
+        stop_on_sigterm()
+        if socket_mode:
+            _socket_mode(app, settings, ready)
+        else:
+            server = HttpServer(http_routes(app, services), host=host, port=port)
+            ready(f"Jethro is serving Slack on http://{host}:{server.port}{EVENTS_PATH}")
+            server.serve_forever()
+
+
+@contextmanager
+def started(services: Services) -> Iterator[tuple[App, Services]]:
+    """The app built (its `auth.test` checked), old event keys forgotten, the workers and the
+    knowledge-base watcher running; all stopped again on the way out."""
     watcher = KnowledgeWatcher(services.knowledge, KB_POLL_SECONDS)
     try:
-        app = _checked_app(services, settings)
+        app = _checked_app(services, services.settings)
         with session(services.engine) as db:
             forget_events(db, services.clock.now() - EVENTS_KEPT)
         services.start_workers()
         watcher.start()
-        _stop_on_sigterm()
-        if socket_mode:
-            _socket_mode(app, settings, ready)
-        else:
-            routes = Routes(
-                app,
-                health_check(services.engine, services.knowledge),
-                services.metrics,
-                services.acks,
-            )
-            server = HttpServer(routes, host=host, port=port)
-            ready(f"Jethro is serving Slack on http://{host}:{server.port}{EVENTS_PATH}")
-            server.serve_forever()
+        yield app, services
     finally:
         watcher.stop()
         services.close()
+
+
+def http_routes(app: App, services: Services) -> Routes:
+    return Routes(
+        app, health_check(services.engine, services.knowledge), services.metrics, services.acks
+    )
 
 
 def _checked_app(services: Services, settings: Settings) -> App:
@@ -138,7 +146,7 @@ def _socket_mode(app: App, settings: Settings, ready: Callable[[str], None]) -> 
         handler.close()
 
 
-def _stop_on_sigterm() -> None:
+def stop_on_sigterm() -> None:
     """`docker stop` sends SIGTERM: leave as Ctrl-C does, so requests in hand finish."""
     if threading.current_thread() is not threading.main_thread():
         return
@@ -221,14 +229,22 @@ class _SlackHandler(SlackRequestHandler):
 
 
 class HttpServer:
-    """Waitress serving `Routes` on `host:port` (port 0: any free port, see `.port`)."""
+    """Waitress serving `Routes` (or the local workspace's page) on `host:port` (port 0: any
+    free port, see `.port`)."""
 
-    def __init__(self, routes: Routes, *, host: str = "0.0.0.0", port: int = 3000) -> None:
+    def __init__(
+        self,
+        routes: WSGIApplication,
+        *,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        threads: int = THREADS,
+    ) -> None:
         server = create_server(
             routes,
             host=host,
             port=port,
-            threads=THREADS,
+            threads=threads,
             max_request_body_size=MAX_BODY_BYTES,
             ident="jethro",
             clear_untrusted_proxy_headers=True,

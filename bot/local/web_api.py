@@ -225,7 +225,7 @@ class WebApi:
         user = self.store.triggers.pop(trigger, None)
         if self.strict and user is None:
             return {"ok": False, "error": "expired_trigger_id"}
-        answer = self._store_view(args.get("view"), None)
+        answer = self.store_view(args.get("view"), None)
         if answer["ok"] and user is not None:
             self.store.modals.setdefault(user, []).append(answer["view"]["id"])
         return answer
@@ -236,7 +236,7 @@ class WebApi:
         user = str(args.get("user_id") or "")
         if not user or (self.strict and user not in self.users):
             return {"ok": False, "error": "user_not_found"}
-        answer = self._store_view(args.get("view"), self.store.homes.get(user))
+        answer = self.store_view(args.get("view"), self.store.homes.get(user))
         if answer["ok"]:
             self.store.homes[user] = answer["view"]["id"]
         return answer
@@ -249,9 +249,9 @@ class WebApi:
         view_id = args.get("view_id") or next(by_external, None)
         if view_id not in self.store.views:
             return {"ok": False, "error": "not_found"}
-        return self._store_view(args.get("view"), str(view_id))
+        return self.store_view(args.get("view"), str(view_id))
 
-    def _store_view(self, view: Any, view_id: str | None) -> dict[str, Any]:
+    def store_view(self, view: Any, view_id: str | None) -> dict[str, Any]:
         decoded = spec.decoded(view)
         if not isinstance(decoded, dict):
             return {"ok": False, "error": "invalid_arguments"}
