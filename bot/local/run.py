@@ -107,6 +107,7 @@ def local_workspace(
     with contextlib.ExitStack() as stack:
         server.start()  # the Web API answers from now on: building the app calls auth.test
         stack.callback(server.stop)
+        stack.callback(page.close)
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jethro-local-")))
         db = Path() if database_url else folder / "jethro-local.db"
         configured = replace(settings, database_url=database_url or settings.database_url)

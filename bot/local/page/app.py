@@ -51,6 +51,7 @@ class PageApp:
         self.workspace: Workspace | None = None
         self.running: Running | None = None
         self.admin: WSGIApplication | None = None
+        self.closing = False
         self.env = Environment(
             loader=PackageLoader("bot.local.page", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -233,8 +234,16 @@ class PageApp:
     def wait(self, since: int) -> int:
         """The next version after `since` (or the current one after the long poll's time)."""
         with self.api.changed:
-            self.api.changed.wait_for(lambda: self.api.store.version != since, LONG_POLL_SECONDS)
+            self.api.changed.wait_for(
+                lambda: self.closing or self.api.store.version != since, LONG_POLL_SECONDS
+            )
             return self.api.store.version
+
+    def close(self) -> None:
+        """Let every long poll answer now, so the server stops without waiting for them."""
+        with self.api.changed:
+            self.closing = True
+            self.api.changed.notify_all()
 
     # The forms.
 

@@ -1,0 +1,109 @@
+"""The whole story in a real browser: a VPN report, a ticket, a refusal, the fix, the figures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from selenium.webdriver.common.by import By
+
+from bot.local.run import Running
+from bot.local.workspace import BACKUP, ONCALL, PEOPLE
+from tests.browser.slack_page import SlackPage
+
+ANA, ELI, FAY = PEOPLE[0], PEOPLE[4], PEOPLE[5]
+REPORT = "my vpn keeps dropping every few minutes"
+README_SHOT = Path(__file__).parents[2] / "docs" / "images" / "local-workspace.png"
+UPDATE_README = "JETHRO_UPDATE_README_SCREENSHOT"
+"""Set it to refresh the README's screenshot from this story's run."""
+
+
+def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
+    browser: Any, workspace: Running, screenshots: Path
+) -> None:
+    page = SlackPage(browser, workspace.url, screenshots)
+    page.open(ANA)
+    page.say(REPORT)
+    browser.execute_script("window.notReloaded = true")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, ".replies"), "Jethro did not answer")
+    assert browser.execute_script("return window.notReloaded") is True  # it came in live
+
+    page.open_thread(REPORT)
+    answer = page.see("VPN keeps disconnecting", where="#thread")
+    assert answer.find_element(By.CSS_SELECTOR, "button.btn-primary").text == "Solved"
+    page.shoot("answer-with-buttons")
+    page.press("VPN keeps disconnecting", "Still broken", where="#thread")
+    page.see("opened ticket #1", where="#thread")
+
+    page.switch_to(ELI)
+    page.go("nav-engineers")
+    page.press("Ticket #1", "Acknowledge")
+    refusal = page.see("only the engineers in the escalation channel")
+    assert "Only visible to you" in refusal.text
+    page.shoot("refused")
+
+    page.switch_to(ONCALL)
+    page.go("nav-engineers")
+    page.see("Ticket #1")
+    assert "only the engineers in the escalation channel" not in page.text()  # Eli's alone
+    page.press("Ticket #1", "Acknowledge")
+    page.wait(
+        lambda d: (
+            "acknowledged" in page.message("Ticket #1").text.lower()
+            and ONCALL.name in page.message("Ticket #1").text
+        ),
+        "the ticket message was not updated in place",
+    )
+    assert len(browser.find_elements(By.XPATH, "//h3[contains(., 'Ticket #1')]")) == 1
+    page.open_thread("Ticket #1")
+    page.say("I reset your VPN profile; reconnect and tell me", in_thread=True)
+    shot = page.shoot("engineers-channel")
+    if os.environ.get(UPDATE_README):
+        shutil.copy(shot, README_SHOT)
+
+    page.switch_to(ANA)
+    page.open_thread(REPORT)
+    page.see("I reset your VPN profile", where="#thread")
+    page.shoot("employee-sees-the-reply")
+
+    page.switch_to(ONCALL)
+    page.go("nav-engineers")
+    page.press("Ticket #1", "Resolve")
+    modal = page.modal()
+    modal.find_element(By.TAG_NAME, "textarea").send_keys("Reset the VPN profile")
+    page.shoot("resolve-modal")
+    modal.find_element(By.ID, "modal-submit").click()
+    page.no_modal()
+    page.wait(lambda d: "resolved" in page.message("Ticket #1").text.lower(), "not resolved")
+
+    page.switch_to(ANA)
+    page.open_thread(REPORT)
+    page.see("Reset the VPN profile", where="#thread")
+
+    page.switch_to(FAY)
+    page.go("nav-home")
+    page.wait(lambda d: "Knowledge base (admins)" in d.find_element(By.ID, "home").text)
+    figures = browser.find_element(By.ID, "home").text
+    assert "Reports\n1" in figures and "Escalated\n1" in figures, figures
+    assert "network: 1 escalated, 0 not resolved" in figures
+    page.shoot("app-home")
+
+
+def test_an_unacknowledged_ticket_pages_the_next_engineer_when_time_skips_ahead(
+    browser: Any, workspace: Running, screenshots: Path
+) -> None:
+    page = SlackPage(browser, workspace.url, screenshots)
+    page.open(ANA)
+    page.say(REPORT)
+    page.open_thread(REPORT)
+    page.press("VPN keeps disconnecting", "Still broken", where="#thread")
+    page.see("opened ticket #1", where="#thread")
+
+    page.switch_to(BACKUP)
+    assert "You are on call" not in page.text()
+    page.skip(15)
+    page_text = page.see("did not acknowledge it").text
+    assert "You are on call" in page_text and ONCALL.name in page_text
+    page.shoot("re-escalated")
