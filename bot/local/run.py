@@ -113,6 +113,7 @@ def local_workspace(
         configured = replace(settings, database_url=database_url or settings.database_url)
         bot_settings = local_settings(configured, workspace, address + "/api/", db)
         services = open_slack_services(bot_settings, kb_dir, clock=clock, schedule=local_schedule())
+        stack.callback(services.engine.dispose)  # after the workers stop: they use it
         app, services = stack.enter_context(started(services))
         bot = HttpServer(http_routes(app, services), host="127.0.0.1", port=0).start()
         stack.callback(bot.stop)

@@ -271,9 +271,9 @@ class WebApi:
 
 
 def _error_for(method: str, problems: list[str]) -> str:
-    """The error code Slack gives: a method's own for bad blocks, else `invalid_arguments`."""
-    errors = spec.web_api().get(method, spec.MethodSpec(frozenset(), frozenset())).errors
-    if "invalid_blocks" in errors and all("blocks" in p for p in problems):
+    """The error code Slack gives: `invalid_blocks` for a message's bad blocks (its messages
+    say which), else `invalid_arguments`."""
+    if method in spec.MESSAGE_METHODS and all("blocks" in p for p in problems):
         return "invalid_blocks"
     return "invalid_arguments"
 
