@@ -17,6 +17,7 @@ from tests.fakes.slack_api import FakeSlack
 from tests.scenarios.world import ENGINEERS
 
 LISTENING = "Jethro is serving Slack on "
+LOCAL = "Jethro's local workspace is at "
 
 
 def environment(fake: FakeSlack, tmp_path: Path) -> dict[str, str]:
@@ -56,12 +57,40 @@ def test_run_serves_slack_over_http_until_sigterm(fake_slack: FakeSlack, tmp_pat
     assert answer.args["blocks"][0]["text"]["text"] == "VPN keeps disconnecting"
 
 
-def test_run_names_the_missing_settings(tmp_path: Path) -> None:
-    run = run_jethro("run", "--http", env={"DATABASE_URL": f"sqlite:///{tmp_path / 'j.db'}"})
+def test_run_names_the_missing_settings_when_only_some_are_set(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'j.db'}", "SLACK_BOT_TOKEN": BOT_TOKEN}
+
+    run = run_jethro("run", "--http", env=env)
 
     assert run.code == 2
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "JETHRO_ESCALATION_CHANNEL"):
+    for name in ("SLACK_SIGNING_SECRET", "JETHRO_ESCALATION_CHANNEL"):
         assert name in run.err
+    assert "--local" in run.err
+
+
+def test_run_without_slack_settings_serves_the_local_workspace(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
+    env = base | {"JETHRO_MATCHER": "lexical"}
+    command = [jethro_executable(), "run", "--port", "0"]
+    with subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True
+    ) as bot:
+        try:
+            assert bot.stdout is not None
+            line = bot.stdout.readline()
+            assert line.startswith(LOCAL), line
+            page = line.removeprefix(LOCAL).strip()
+            told = [bot.stdout.readline(), bot.stdout.readline()]
+            with urlopen(page, timeout=5) as response:
+                html = response.read().decode()
+
+            bot.send_signal(signal.SIGTERM)
+            assert bot.wait(timeout=10) == 0
+        finally:
+            bot.kill()
+    assert page.startswith("http://127.0.0.1:")
+    assert "You are" in html and "# engineers" in html
+    assert "SLACK_BOT_TOKEN" in told[1]
 
 
 def test_run_names_a_token_slack_refuses(fake_slack: FakeSlack, tmp_path: Path) -> None:
