@@ -177,7 +177,7 @@ def _whole(series: Sequence[Series]) -> bool:
 def _data(label: str, series: str, value: float) -> str:
     return (
         f' data-label="{escape(label)}" data-series="{escape(series)}" '
-        f'data-value="{escape(plain_number(value))}"'
+        f'data-value="{value:g}"'
     )
 
 
