@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 44
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 48, 36
+FONT = 'font-family="system-ui, sans-serif" font-size="11" fill="#4a5568"'
 LABEL_CHARS = 12
 """Longer x labels (team names) are cut to this, with the whole label in the mark's title."""
 BAR_MAX = 40
@@ -89,9 +90,10 @@ def line_chart(
 ) -> Markup:
     """Lines through each series' points; a None breaks the line. `top`: a fixed y maximum
     (1.0 for shares), else the data's."""
-    highest = _top(series)
-    if not labels or highest is None:
+    measured = [v for row in series for v in row.values if v is not None]
+    if not labels or not measured:
         return _empty(title, empty)
+    highest = max(measured) or 1.0  # a line at 0% is a measurement, not an empty chart
     scale = _ticks(highest if top is None else top, top is None and _whole(series))
     frame = _Frame(len(labels), scale)
     parts = frame.axes([short(label) for label in labels], axis_text)
@@ -175,10 +177,7 @@ def _whole(series: Sequence[Series]) -> bool:
 
 
 def _data(label: str, series: str, value: float) -> str:
-    return (
-        f' data-label="{escape(label)}" data-series="{escape(series)}" '
-        f'data-value="{value:g}"'
-    )
+    return f' data-label="{escape(label)}" data-series="{escape(series)}" data-value="{value:g}"'
 
 
 def _polyline(points: list[str], s: int) -> list[str]:
@@ -197,8 +196,8 @@ def _legend(series: Sequence[Series]) -> list[str]:
     for s, row in enumerate(series):
         x = LEFT + s * 150
         parts.append(
-            f'<rect class="key s{s}" fill="{_colour(s)}" x="{x}" y="8" width="10" height="10"/>'
-            f'<text class="legend" x="{x + 14}" y="17">{escape(row.name)}</text>'
+            f'<rect class="key s{s}" fill="{_colour(s)}" x="{x}" y="26" width="10" height="10"/>'
+            f'<text class="legend" x="{x + 14}" y="35">{escape(row.name)}</text>'
         )
     return parts
 
@@ -208,8 +207,16 @@ def _svg(title: str, parts: list[str], legend: list[str]) -> Markup:
     body = "".join([*legend, *parts])
     return Markup(
         f'<svg class="chart" role="img" aria-labelledby="{label}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'xmlns="http://www.w3.org/2000/svg"><title id="{label}">{escape(title)}</title>'
-        f"{body}</svg>"
+        f'xmlns="http://www.w3.org/2000/svg" {FONT}><title id="{label}">{escape(title)}</title>'
+        f"{_heading(title)}{body}</svg>"
+    )
+
+
+def _heading(title: str) -> str:
+    """The title written out too: a chart fetched alone says what it shows."""
+    return (
+        f'<text class="heading" x="8" y="16" font-size="13" font-weight="bold" fill="#1a202c">'
+        f"{escape(title)}</text>"
     )
 
 
@@ -233,9 +240,9 @@ def _empty(title: str, message: str) -> Markup:
     label = _id(title)
     return Markup(
         f'<svg class="chart empty" role="img" aria-labelledby="{label}" '
-        f'viewBox="0 0 {WIDTH} 80" xmlns="http://www.w3.org/2000/svg">'
-        f'<title id="{label}">{escape(title)}: {escape(message)}</title>'
-        f'<text class="nothing" x="{WIDTH / 2}" y="44" text-anchor="middle">'
+        f'viewBox="0 0 {WIDTH} 90" xmlns="http://www.w3.org/2000/svg" {FONT}>'
+        f'<title id="{label}">{escape(title)}: {escape(message)}</title>{_heading(title)}'
+        f'<text class="nothing" x="{WIDTH / 2}" y="60" font-size="14" text-anchor="middle">'
         f"{escape(message)}</text>"
         "</svg>"
     )

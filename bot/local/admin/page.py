@@ -121,7 +121,7 @@ def _policy(nonce: str) -> str:
     """Only this response's own script and style run; the script talks only to this server."""
     return (
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-        "connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+        "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
         "frame-ancestors 'self'"
     )
 

@@ -41,11 +41,11 @@ def test_nothing_to_draw_says_so_instead_of_empty_axes() -> None:
     for markup in (
         bar_chart("Reports", ["a", "b"], [Series("reports", [0, 0])], empty="no reports yet"),
         bar_chart("Reports", [], [Series("reports", [])], empty="no reports yet"),
-        line_chart("Share", ["a"], [Series("solved", [None])], empty="no reports yet"),
+        line_chart("Reports", ["a"], [Series("solved", [None])], empty="no reports yet"),
     ):
         svg = parsed(markup)
         assert not list(svg.iter(f"{SVG}rect")) and not list(svg.iter(f"{SVG}circle"))
-        assert [t.text for t in svg.iter(f"{SVG}text")] == ["no reports yet"]
+        assert [t.text for t in svg.iter(f"{SVG}text")] == ["Reports", "no reports yet"]
         assert titles(svg)[0].endswith(": no reports yet")
 
 
@@ -76,3 +76,10 @@ def test_two_series_get_a_legend_and_bars_side_by_side() -> None:
     assert float(deflected.attrib["x"]) >= float(reports.attrib["x"]) + float(
         reports.attrib["width"]
     )
+
+
+def test_a_share_of_zero_is_drawn_not_called_empty() -> None:
+    svg = parsed(line_chart("Share", ["a", "b"], [Series("solved", [0, None])], empty="-", top=100))
+
+    assert [c.attrib["data-value"] for c in svg.iter(f"{SVG}circle")] == ["0"]
+    assert "empty" not in svg.attrib["class"]

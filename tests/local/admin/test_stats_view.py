@@ -36,7 +36,8 @@ def test_with_no_reports_every_chart_says_so(admin: Admin) -> None:
         assert "empty" in svg.attrib["class"].split()
         assert not bars(svg, "reports")
         assert any(title.endswith(" yet") for title in titles(svg)), titles(svg)
-    assert "no reports yet" in admin.svg("reports").findtext("{http://www.w3.org/2000/svg}text", "")
+    nothing = admin.svg("reports").find("{http://www.w3.org/2000/svg}text[@class='nothing']")
+    assert nothing is not None and nothing.text == "no reports yet"
     page = admin.html()
     assert page.one(data_figure="reports").text == "0"
     assert "No escalated reports in the last 30 days" in page.one("section", id="gaps").text
