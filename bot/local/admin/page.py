@@ -11,6 +11,7 @@ per-response nonce, and the Content-Security-Policy allows nothing else to run.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import jinja2
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.figures import times_text
@@ -29,13 +31,15 @@ from knowledge.live import LiveKnowledge
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
+log = logging.getLogger(__name__)
+
 PREFIX = "/admin"
 POLL_MS = 500
 HTML = "text/html; charset=utf-8"
 VERSION_HEADER = "X-Admin-Version"
 """On `/admin/body`: the version the body was rendered at, for the script to remember."""
 
-_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed"}
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
 
 def _environment() -> jinja2.Environment:
@@ -76,7 +80,15 @@ class AdminPage:
             )
         if method not in ("GET", "HEAD"):
             return _send(start_response, 405, HTML, b"<p>Only GET.</p>", [("Allow", "GET, HEAD")])
-        kind, body, headers = route()
+        try:
+            kind, body, headers = route()
+        except SQLAlchemyError as exc:
+            log.warning("admin view: the database did not answer: %s", exc)
+            unavailable = (
+                f"<p>The database is not answering ({type(exc).__name__}); the bot's log says "
+                "why. This page tries again when reloaded.</p>"
+            )
+            return _send(start_response, 503, HTML, unavailable.encode())
         sent = _send(start_response, 200, kind, body, headers)
         return [b""] if method == "HEAD" else sent
 

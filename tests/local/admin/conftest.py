@@ -165,16 +165,17 @@ class Admin:
         self.server.stop()
         self.watcher.stop()
 
-    def get(self, path: str, method: str = "GET") -> Response:
-        request = urllib.request.Request(self.server.url + path, method=method)
+    def get(self, path: str, method: str = "GET", server: HttpServer | None = None) -> Response:
+        """From this deployment's server, or from `server` (another way of mounting the page)."""
+        request = urllib.request.Request((server or self.server).url + path, method=method)
         try:
             with urllib.request.urlopen(request, timeout=WAIT) as response:
                 return Response(response.status, dict(response.headers), response.read().decode())
         except urllib.error.HTTPError as error:
             return Response(error.code, dict(error.headers), error.read().decode())
 
-    def html(self, path: str = "/admin") -> Element:
-        response = self.get(path)
+    def html(self, path: str = "/admin", server: HttpServer | None = None) -> Element:
+        response = self.get(path, server=server)
         assert response.status == 200, response.text
         return parse_html(response.text)
 

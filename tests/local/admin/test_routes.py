@@ -6,7 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 from wsgiref.util import shift_path_info
 
+from bot.local.admin import AdminPage
 from bot.server import HttpServer
+from escalation.db import make_engine
 from tests.local.admin.conftest import Admin, parse_html
 
 
@@ -43,11 +45,26 @@ def test_it_works_mounted_under_a_prefix_as_well(admin: Admin) -> None:
 
     server = HttpServer(mounted, host="127.0.0.1", port=0).start()  # type: ignore[arg-type]
     try:
-        admin.server, direct = server, admin.server
-        assert admin.get("/admin/version").status == 200
-        page = admin.html("/admin")
+        assert admin.get("/admin/version", server=server).status == 200
+        page = admin.html("/admin", server=server)
         assert page.find_all("tr", data_article="vpn-disconnects")
-        assert admin.get("/admin/nope").status == 404
+        assert admin.get("/admin/nope", server=server).status == 404
+        assert admin.get("/elsewhere", server=server).text == "elsewhere"
     finally:
-        admin.server = direct
         server.stop()
+
+
+def test_a_database_that_does_not_answer_is_a_clear_503(admin: Admin) -> None:
+    """Nothing listens on port 1: the connection is refused, as when PostgreSQL is down."""
+    gone = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/jethro?connect_timeout=2")
+    away = AdminPage(admin.knowledge, gone, admin.clock, admin.settings)
+    server = HttpServer(away, host="127.0.0.1", port=0).start()  # type: ignore[arg-type]
+    try:
+        for path in ("/admin", "/admin/version", "/admin/body", "/admin/charts/teams.svg"):
+            response = admin.get(path, server=server)
+            assert response.status == 503, path
+            assert "The database is not answering (OperationalError)" in response.text
+            assert "postgres@" not in response.text
+    finally:
+        server.stop()
+        gone.dispose()
