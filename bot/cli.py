@@ -29,9 +29,6 @@ from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
 from knowledge.triage import decide
 
-ADDED_LATER = "\n\nAdded later:"
-"""Where `escalation.threads.full_report` appends details to a ticket's text."""
-
 EXIT_USAGE = 2
 
 
@@ -505,17 +502,14 @@ def _window(text: str) -> timedelta:
 @click.option("--limit", default=20, show_default=True, help="At most this many groups.")
 def kb_gaps(since_text: str, limit: int) -> None:
     """Escalated reports grouped by similarity, largest group first: the articles to write next."""
-    from sqlmodel import col, select
-
     from escalation.clock import SystemClock
     from escalation.db import session
-    from escalation.models import Ticket
+    from escalation.stats import escalated_reports
     from knowledge.gaps import find_gaps
 
     since = SystemClock().now() - _window(since_text)
     with session(open_database(_settings())) as db:
-        query = select(Ticket).where(col(Ticket.created_at) >= since).order_by(col(Ticket.id))
-        tickets = [(t.id, t.text.split(ADDED_LATER)[0]) for t in db.exec(query)]
+        tickets = escalated_reports(db, since=since)
     if not tickets:
         click.echo(f"No escalated reports in the last {since_text}.")
         return

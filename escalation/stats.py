@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from sqlmodel import Session, col, select
 
 from escalation.models import ConversationTurn, Feedback, Role, Ticket, TicketReport
 from escalation.sla import time_to_acknowledge, time_to_resolve
+from escalation.threads import ADDED_LATER
 from knowledge.decision import Outcome
 
 
@@ -102,15 +104,29 @@ class Stats:
         }
 
 
+@dataclass(frozen=True)
+class Day:
+    """One UTC day of the report funnel, counted as `collect_stats` counts the whole window."""
+
+    day: date
+    reports: int = 0
+    answered: int = 0
+    deflected: int = 0
+    escalated: int = 0
+
+    @property
+    def deflection(self) -> float | None:
+        """Share of the day's reports confirmed solved; None on a day without reports."""
+        return self.deflected / self.reports if self.reports else None
+
+
 def collect_stats(
     session: Session, *, since: datetime, until: datetime, default_team: str
 ) -> Stats:
     """Everything that happened from `since` up to `until`; teams by most escalations."""
     outcomes = _outcome_counts(session, since, until)
     deflected = session.exec(
-        select(sa.func.count())
-        .select_from(Feedback)
-        .where(col(Feedback.solved).is_(True), _between(Feedback.at, since, until))
+        select(sa.func.count()).select_from(Feedback).where(*_solved(since, until))
     ).one()
     tickets = list(session.exec(select(Ticket).where(_between(Ticket.created_at, since, until))))
     by_team: dict[str, list[Ticket]] = {}
@@ -137,15 +153,57 @@ def collect_stats(
     )
 
 
-def _outcome_counts(session: Session, since: datetime, until: datetime) -> dict[Outcome, int]:
+def daily_stats(session: Session, *, since: datetime, until: datetime) -> list[Day]:
+    """The funnel per UTC day of [`since`, `until`), days without reports included:
+    what the admin view charts. Timestamps are bucketed here rather than in SQL, where SQLite and
+    PostgreSQL spell a day differently; a window holds a month's rows at most."""
+    counts: Counter[tuple[date, str]] = Counter()
+    turns = select(ConversationTurn.at, ConversationTurn.outcome).where(
+        *_report_turns(since, until)
+    )
+    for at, outcome in session.exec(turns):
+        counts[at.date(), "reports"] += 1
+        counts[at.date(), "answered"] += outcome == Outcome.ANSWER
+    for at in session.exec(select(Feedback.at).where(*_solved(since, until))):
+        counts[at.date(), "deflected"] += 1
+    opened = select(Ticket.created_at).where(_between(Ticket.created_at, since, until))
+    for at in session.exec(opened):
+        counts[at.date(), "escalated"] += 1
+    first, last = since.date(), (until - timedelta(microseconds=1)).date()
+    every = (first + timedelta(days=n) for n in range((last - first).days + 1))
+    return [
+        Day(
+            day,
+            *(counts[day, figure] for figure in ("reports", "answered", "deflected", "escalated")),
+        )
+        for day in every
+    ]
+
+
+def escalated_reports(session: Session, *, since: datetime) -> list[tuple[int, str]]:
+    """Tickets opened since `since`, oldest first, as (number, the report's first words): what
+    `jethro kb gaps` groups, without the details added later (they repeat the report)."""
+    query = select(Ticket).where(col(Ticket.created_at) >= since).order_by(col(Ticket.id))
+    return [(ticket.id or 0, ticket.text.split(ADDED_LATER)[0]) for ticket in session.exec(query)]
+
+
+def _report_turns(since: datetime, until: datetime) -> tuple[Any, ...]:
     """One bot turn with a decision is written per report (`bot.flow.TriageFlow.report`)."""
+    return (
+        col(ConversationTurn.role) == Role.BOT,
+        col(ConversationTurn.outcome).is_not(None),
+        _between(ConversationTurn.at, since, until),
+    )
+
+
+def _solved(since: datetime, until: datetime) -> tuple[Any, ...]:
+    return (col(Feedback.solved).is_(True), _between(Feedback.at, since, until))
+
+
+def _outcome_counts(session: Session, since: datetime, until: datetime) -> dict[Outcome, int]:
     query = (
         select(ConversationTurn.outcome, sa.func.count())
-        .where(
-            col(ConversationTurn.role) == Role.BOT,
-            col(ConversationTurn.outcome).is_not(None),
-            _between(ConversationTurn.at, since, until),
-        )
+        .where(*_report_turns(since, until))
         .group_by(col(ConversationTurn.outcome))
     )
     return {Outcome(outcome): int(count) for outcome, count in session.exec(query) if outcome}

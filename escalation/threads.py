@@ -22,6 +22,8 @@ from escalation.models import SlackConversation, ThreadState
 from knowledge.decision import Decision
 
 KEY_PREFIX = "c-"
+ADDED_LATER = "\n\nAdded later:"
+"""Where `full_report` appends the details added after a report: what precedes it is the report."""
 
 
 def new_key() -> str:
@@ -149,4 +151,4 @@ def full_report(conversation: SlackConversation) -> str:
     if not conversation.details:
         return conversation.text
     added = "\n".join(f"- {detail}" for detail in conversation.details)
-    return f"{conversation.text}\n\nAdded later:\n{added}"
+    return f"{conversation.text}{ADDED_LATER}\n{added}"

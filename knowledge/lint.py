@@ -20,7 +20,13 @@ from knowledge.yaml_problems import Problem
 def lint_kb(root: Path) -> list[Problem]:
     """All problems under `root`, sorted by path and line."""
     kb = load_kb(root)
-    problems = [*kb.problems, *duplicate_examples(kb.articles), *stolen_examples(kb.articles)]
+    return lint_loaded(kb.articles, kb.problems)
+
+
+def lint_loaded(articles: Sequence[Article], loading: Iterable[Problem]) -> list[Problem]:
+    """`loading`'s problems and those between `articles`, sorted: for a base already loaded
+    (the admin view lints the snapshot that serves, not the files as they are now)."""
+    problems = [*loading, *duplicate_examples(articles), *stolen_examples(articles)]
     return sorted(problems, key=lambda p: (p.path, p.line))
 
 

@@ -11,7 +11,8 @@ from escalation.clock import FixedClock
 from escalation.db import session
 from escalation.models import Ticket, TicketStatus
 from escalation.sla import SlaState, sla_state
-from escalation.stats import Times, collect_stats
+from escalation.stats import Times, collect_stats, daily_stats, escalated_reports
+from escalation.threads import ADDED_LATER
 from escalation.tickets import acknowledge, open_ticket, resolve
 from knowledge.index import LexicalMatcher
 from knowledge.loader import load_kb, sample_kb_path
@@ -113,3 +114,50 @@ def test_a_ticket_is_flagged_near_and_past_its_sla(engine: Engine, clock: FixedC
     assert sla_state(acked, start + timedelta(hours=2), Targets()) == SlaState.OK
     assert sla_state(acked, start + timedelta(hours=20), Targets()) == SlaState.NEAR
     assert sla_state(acked, start + timedelta(hours=25), Targets()) == SlaState.PAST
+
+
+def test_the_funnel_per_day_splits_at_utc_midnight_and_keeps_quiet_days(
+    engine: Engine, clock: FixedClock
+) -> None:
+    kb = load_kb(sample_kb_path())
+    flow = TriageFlow(LexicalMatcher(kb.articles), engine, clock=clock)
+    first = clock.now().replace(hour=0, minute=0)
+    clock.set(first + timedelta(hours=23, minutes=59))
+    answered = flow.report(
+        reporter="U1", source="cli", text="my vpn keeps dropping", conversation="a"
+    )
+    clock.set(first + timedelta(days=1, minutes=1))
+    assert answered.decision.article is not None
+    flow.solved(reporter="U1", conversation="a", article=answered.decision.article)
+    flow.report(
+        reporter="U2", source="cli", text="the quantum flux capacitor hums", conversation="b"
+    )
+
+    with session(engine) as db:
+        days = daily_stats(db, since=first, until=first + timedelta(days=3))
+
+    assert [d.day.isoformat() for d in days] == ["2025-01-06", "2025-01-07", "2025-01-08"]
+    assert [(d.reports, d.answered, d.deflected, d.escalated) for d in days] == [
+        (1, 1, 0, 0),
+        (1, 0, 1, 1),
+        (0, 0, 0, 0),
+    ]
+    assert [d.deflection for d in days] == [0.0, 1.0, None]
+    with session(engine) as db:
+        week = collect_stats(db, since=first, until=first + timedelta(days=3), default_team="it")
+    assert sum(d.reports for d in days) == week.reports and sum(d.escalated for d in days) == 1
+
+
+def test_escalated_reports_leave_out_details_added_later(engine: Engine, clock: FixedClock) -> None:
+    with session(engine) as db:
+        opened = open_ticket(
+            db,
+            reporter="U0REP",
+            source="dm",
+            text=f"the printer jams{ADDED_LATER}\n- on floor 3",
+            decision=None,
+            clock=clock,
+        )
+        reports = escalated_reports(db, since=clock.now() - timedelta(days=1))
+
+    assert reports == [(opened.id, "the printer jams")]
