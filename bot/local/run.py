@@ -19,6 +19,7 @@ from pathlib import Path
 
 from bot.app import Services
 from bot.config import Settings
+from bot.local.admin import AdminPage
 from bot.local.page import PageApp
 from bot.local.workspace import BACKUP, ENGINEERS_ID, ONCALL, PEOPLE, Workspace
 from bot.runtime import open_slack_services
@@ -119,5 +120,6 @@ def local_workspace(
         stack.callback(bot.stop)
         workspace.events_url = bot.url + EVENTS_PATH
         running = Running(server, bot, workspace, services, clock)
-        page.serve(running)
+        admin = AdminPage(services.knowledge, services.engine, clock, bot_settings)
+        page.serve(running, admin)
         yield running

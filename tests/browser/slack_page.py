@@ -57,6 +57,9 @@ class SlackPage:
 
     def go(self, nav_id: str) -> None:
         self.driver.find_element(By.ID, nav_id).click()
+        if nav_id == "nav-admin":
+            self.wait(lambda d: "/admin" in d.current_url, "the admin view did not open")
+            return
         self.wait(lambda d: "current" in d.find_element(By.ID, nav_id).get_attribute("class"))
 
     def say(self, text: str, *, in_thread: bool = False) -> None:

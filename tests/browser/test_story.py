@@ -90,6 +90,15 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
     assert "network: 1 escalated, 0 not resolved" in figures
     page.shoot("app-home")
 
+    page.go("nav-admin")
+    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-figure=reports]"), "no admin")
+    assert browser.find_element(By.CSS_SELECTOR, "[data-figure=reports]").text == "1"
+    assert browser.find_element(By.CSS_SELECTOR, "[data-figure=escalated]").text == "1"
+    bars = browser.find_elements(By.CSS_SELECTOR, "#chart-reports rect.bar[data-series=reports]")
+    assert sum(float(bar.get_attribute("data-value")) for bar in bars) == 1
+    assert "my vpn keeps dropping" in browser.find_element(By.ID, "gaps").text
+    page.shoot("admin-charts")
+
 
 def test_an_unacknowledged_ticket_pages_the_next_engineer_when_time_skips_ahead(
     browser: Any, workspace: Running, screenshots: Path
