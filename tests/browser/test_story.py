@@ -100,7 +100,7 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
     page.shoot("admin-charts")
 
 
-def test_an_unacknowledged_ticket_pages_the_next_engineer_when_time_skips_ahead(
+def test_an_unacknowledged_ticket_pages_the_next_engineer_and_flags_its_sla_as_time_skips(
     browser: Any, workspace: Running, screenshots: Path
 ) -> None:
     page = SlackPage(browser, workspace.url, screenshots)
@@ -116,3 +116,10 @@ def test_an_unacknowledged_ticket_pages_the_next_engineer_when_time_skips_ahead(
     page_text = page.see("did not acknowledge it").text
     assert "You are on call" in page_text and ONCALL.name in page_text
     page.shoot("re-escalated")
+
+    page.go("nav-engineers")
+    assert "Past its SLA" not in page.message("Ticket #1").text
+    page.skip(60)
+    page.wait(lambda d: "Past its SLA" in page.message("Ticket #1").text, "no SLA reminder")
+    page.see("still unacknowledged")
+    page.shoot("past-its-sla")

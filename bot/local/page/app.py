@@ -194,6 +194,7 @@ class PageApp:
                     "ephemeral": ephemeral,
                     "replies": len(replies.get(str(message["ts"]), [])) if thread is None else 0,
                     "broadcast": message.get("subtype") == "thread_broadcast",
+                    "thread": str(message.get("thread_ts") or message["ts"]),
                     "edited": "edited" in message,
                 }
             )
