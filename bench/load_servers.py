@@ -86,8 +86,9 @@ def take_calls(fake: FakeSlack) -> list[Call]:
     updated in place long after it was posted."""
     with fake._changed:
         state = fake._state
-        kept = {key: m for key, m in state.messages.items() if not key[0].startswith("D")}
-        fake._state = _State(messages=kept, last_ts_us=state.last_ts_us)
+        messages = fake.store.messages
+        fake.store.messages = {key: m for key, m in messages.items() if not key[0].startswith("D")}
+        fake._state = _State()
     return state.calls
 
 
