@@ -15,6 +15,8 @@ from tests.browser.slack_page import SlackPage
 
 ANA, ELI, FAY = PEOPLE[0], PEOPLE[4], PEOPLE[5]
 REPORT = "my vpn keeps dropping every few minutes"
+TICKET = "Ticket #1 · normal"
+"""The ticket message's header (the @here broadcast names the ticket too)."""
 README_SHOT = Path(__file__).parents[2] / "docs" / "images" / "local-workspace.png"
 UPDATE_README = "JETHRO_UPDATE_README_SCREENSHOT"
 """Set it to refresh the README's screenshot from this story's run."""
@@ -39,25 +41,25 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
 
     page.switch_to(ELI)
     page.go("nav-engineers")
-    page.press("Ticket #1", "Acknowledge")
+    page.press(TICKET, "Acknowledge")
     refusal = page.see("only the engineers in the escalation channel")
     assert "Only visible to you" in refusal.text
     page.shoot("refused")
 
     page.switch_to(ONCALL)
     page.go("nav-engineers")
-    page.see("Ticket #1")
+    page.see(TICKET)
     assert "only the engineers in the escalation channel" not in page.text()  # Eli's alone
-    page.press("Ticket #1", "Acknowledge")
+    page.press(TICKET, "Acknowledge")
     page.wait(
         lambda d: (
-            "acknowledged" in page.message("Ticket #1").text.lower()
-            and ONCALL.name in page.message("Ticket #1").text
+            "acknowledged" in page.message(TICKET).text.lower()
+            and ONCALL.name in page.message(TICKET).text
         ),
         "the ticket message was not updated in place",
     )
-    assert len(browser.find_elements(By.XPATH, "//h3[contains(., 'Ticket #1')]")) == 1
-    page.open_thread("Ticket #1")
+    assert len(browser.find_elements(By.XPATH, f"//h3[contains(., '{TICKET}')]")) == 1
+    page.open_thread(TICKET)
     page.say("I reset your VPN profile; reconnect and tell me", in_thread=True)
     shot = page.shoot("engineers-channel")
     if os.environ.get(UPDATE_README):
@@ -70,13 +72,13 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
 
     page.switch_to(ONCALL)
     page.go("nav-engineers")
-    page.press("Ticket #1", "Resolve")
+    page.press(TICKET, "Resolve")
     modal = page.modal()
     modal.find_element(By.TAG_NAME, "textarea").send_keys("Reset the VPN profile")
     page.shoot("resolve-modal")
     modal.find_element(By.ID, "modal-submit").click()
     page.no_modal()
-    page.wait(lambda d: "resolved" in page.message("Ticket #1").text.lower(), "not resolved")
+    page.wait(lambda d: "resolved" in page.message(TICKET).text.lower(), "not resolved")
 
     page.switch_to(ANA)
     page.open_thread(REPORT)
@@ -118,8 +120,8 @@ def test_an_unacknowledged_ticket_pages_the_next_engineer_and_flags_its_sla_as_t
     page.shoot("re-escalated")
 
     page.go("nav-engineers")
-    assert "Past its SLA" not in page.message("Ticket #1").text
+    assert "Past its SLA" not in page.message(TICKET).text
     page.skip(60)
-    page.wait(lambda d: "Past its SLA" in page.message("Ticket #1").text, "no SLA reminder")
+    page.wait(lambda d: "Past its SLA" in page.message(TICKET).text, "no SLA reminder")
     page.see("still unacknowledged")
     page.shoot("past-its-sla")

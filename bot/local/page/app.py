@@ -9,18 +9,17 @@ long poll the page's small script waits on to refresh what changed), the Web API
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from http import HTTPStatus
 from importlib import resources
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlencode
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from bot.local.page.blockkit import BlockKit, Place, action_payload, view_state
+from bot.local.page.wsgi import json_reply, read_body, read_form, redirect, safe_back, send
 from bot.local.web_api import WebApi, bearer, request_args
 from bot.local.workspace import PEOPLE, Workspace
 from escalation.clock import OffsetClock
@@ -31,17 +30,10 @@ if TYPE_CHECKING:
     from bot.local.run import Running
 
 LONG_POLL_SECONDS = 15.0
-MAX_FORM_BYTES = 1_000_000
 STATIC_PACKAGE = "bot.local"
 SKIPS = (("+15 min", 15), ("+1 hour", 60), ("+4 hours", 240), ("+1 day", 1440))
 ADMIN_PREFIX = "/admin"
 HOME = "home"
-
-
-class Runs(Protocol):
-    """What the page needs of the running workspace (`bot.local.run.Running`)."""
-
-    def skip(self, minutes: float) -> None: ...
 
 
 class PageApp:
@@ -86,18 +78,20 @@ class PageApp:
         query = {k: v[-1] for k, v in parse_qs(str(environ.get("QUERY_STRING") or "")).items()}
         if method == "GET" and path == "/":
             live = bool(environ.get("HTTP_X_LIVE"))
-            return _send(start_response, 200, "text/html; charset=utf-8", self.page(query, live))
+            return send(start_response, 200, "text/html; charset=utf-8", self.page(query, live))
         if method == "GET" and path == "/version":
-            return _json(start_response, 200, {"version": self.wait(int(query.get("since", 0)))})
+            return json_reply(
+                start_response, 200, {"version": self.wait(int(query.get("since", 0)))}
+            )
         if method == "GET" and path == "/home":
             user = self._user(query)
             self._workspace().open_home(user)
-            return _redirect(start_response, "/?" + urlencode({"as": user, "at": HOME}))
+            return redirect(start_response, "/?" + urlencode({"as": user, "at": HOME}))
         if method == "POST" and path in self.forms:
-            form = _read_form(environ)
+            form = read_form(environ)
             self.forms[path](self, {k: v[-1] for k, v in form.items()}, form)
-            return _redirect(start_response, _safe_back(form.get("back", ["/"])[-1]))
-        return _send(start_response, 404, "text/plain; charset=utf-8", "Nothing here.")
+            return redirect(start_response, safe_back(form.get("back", ["/"])[-1]))
+        return send(start_response, 404, "text/plain; charset=utf-8", "Nothing here.")
 
     # The page.
 
@@ -329,37 +323,37 @@ class PageApp:
     def _web_api(
         self, environ: WSGIEnvironment, start_response: StartResponse, method: str
     ) -> Iterable[bytes]:
-        body = _body(environ)
+        body = read_body(environ)
         headers = {"Authorization": str(environ.get("HTTP_AUTHORIZATION") or "")}
         try:
             args = request_args(
                 str(environ.get("QUERY_STRING") or ""), str(environ.get("CONTENT_TYPE") or ""), body
             )
         except ValueError:
-            return _json(start_response, 200, {"ok": False, "error": "invalid_form_data"})
+            return json_reply(start_response, 200, {"ok": False, "error": "invalid_form_data"})
         token = bearer(headers) or args.pop("token", None)
         if token is not None and token != self._workspace().token:
-            return _json(start_response, 200, {"ok": False, "error": "invalid_auth"})
+            return json_reply(start_response, 200, {"ok": False, "error": "invalid_auth"})
         with self.api.changed:
             status, answer, extra = self.api.answer(method, args, token)
-        return _json(start_response, status, answer, extra)
+        return json_reply(start_response, status, answer, extra)
 
     def _response_url(
         self, environ: WSGIEnvironment, start_response: StartResponse, response_id: str
     ) -> Iterable[bytes]:
         try:
-            args = request_args("", str(environ.get("CONTENT_TYPE") or ""), _body(environ))
+            args = request_args("", str(environ.get("CONTENT_TYPE") or ""), read_body(environ))
         except ValueError:
-            return _json(start_response, 400, {"ok": False, "error": "invalid_payload"})
+            return json_reply(start_response, 400, {"ok": False, "error": "invalid_payload"})
         status, answer = self._workspace().respond(response_id, args)
-        return _json(start_response, status, answer)
+        return json_reply(start_response, status, answer)
 
     def _admin(
         self, environ: WSGIEnvironment, start_response: StartResponse, path: str
     ) -> Iterable[bytes]:
         if self.admin is None:
             html = self.env.get_template("admin_pending.j2").render()
-            return _send(start_response, 200, "text/html; charset=utf-8", html)
+            return send(start_response, 200, "text/html; charset=utf-8", html)
         inner = dict(environ)
         inner["SCRIPT_NAME"] = str(environ.get("SCRIPT_NAME") or "") + ADMIN_PREFIX
         inner["PATH_INFO"] = path.removeprefix(ADMIN_PREFIX) or "/"
@@ -369,7 +363,7 @@ class PageApp:
         kinds = {".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
         kind = next((v for k, v in kinds.items() if name.endswith(k)), None)
         if kind is None or "/" in name or name.startswith("."):
-            return _send(start_response, 404, "text/plain", "Nothing here.")
+            return send(start_response, 404, "text/plain", "Nothing here.")
         data = resources.files(STATIC_PACKAGE).joinpath("static", name).read_bytes()
         start_response(
             "200 OK",
@@ -410,50 +404,3 @@ def _ahead(clock: OffsetClock) -> str:
 
 def _time(ts: str) -> str:
     return datetime.fromtimestamp(float(ts), UTC).strftime("%H:%M")
-
-
-def _safe_back(back: str) -> str:
-    """Only back to this page: never an address elsewhere."""
-    return back if back.startswith("/") and not back.startswith("//") else "/"
-
-
-def _body(environ: WSGIEnvironment) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    return environ["wsgi.input"].read(min(length, MAX_FORM_BYTES)) if length else b""
-
-
-def _read_form(environ: WSGIEnvironment) -> dict[str, list[str]]:
-    return parse_qs(_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
-
-
-def _send(start_response: StartResponse, status: int, kind: str, text: str) -> list[bytes]:
-    data = text.encode()
-    phrase = HTTPStatus(status).phrase
-    start_response(
-        f"{status} {phrase}", [("Content-Type", kind), ("Content-Length", str(len(data)))]
-    )
-    return [data]
-
-
-def _json(
-    start_response: StartResponse,
-    status: int,
-    body: dict[str, Any],
-    extra: Mapping[str, str] | None = None,
-) -> list[bytes]:
-    data = json.dumps(body).encode()
-    headers = [
-        ("Content-Type", "application/json; charset=utf-8"),
-        ("Content-Length", str(len(data))),
-    ]
-    headers += list((extra or {}).items())
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-    return [data]
-
-
-def _redirect(start_response: StartResponse, where: str) -> list[bytes]:
-    start_response("303 See Other", [("Location", where), ("Content-Length", "0")])
-    return []
