@@ -217,3 +217,19 @@ def test_the_triage_command_answers_only_the_asker_then_in_their_dm(workspace: R
     [on_it] = [e for e in w.api.store.ephemerals if e["channel"] == "C0LOCALHELP"]
     assert on_it["for_user"] == ANA.id
     assert not bot_messages(workspace, "C0LOCALHELP")
+
+
+def test_triage_this_on_someones_message_answers_the_one_who_chose_it(
+    workspace: Running,
+) -> None:
+    w = workspace.workspace
+    ben = PEOPLE[1]
+    w.say(ben.id, "C0LOCALHELP", REPORT)
+    [said] = [m for m in w.api.store.messages.values() if m.get("user") == ben.id]
+
+    w.shortcut(ANA.id, "C0LOCALHELP", said["ts"])
+
+    [answer] = until(workspace, lambda: bot_messages(workspace, w.dm_of(ANA.id)), "no answer")
+    assert answer["blocks"][0]["text"]["text"] == "VPN keeps disconnecting"
+    assert not bot_messages(workspace, w.dm_of(ben.id))
+    assert not bot_messages(workspace, "C0LOCALHELP")  # Ben's words alone are not a report
