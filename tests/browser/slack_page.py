@@ -85,20 +85,24 @@ class SlackPage:
 
     def press(self, message_text: str, button: str, *, where: str = "") -> None:
         """Press `button` on the message showing `message_text`."""
+        xpath = f".//button[normalize-space(.)={_literal(button)}]"
+        self._click_in(message_text, xpath, where, f"no {button!r} on {message_text!r}")
 
-        def found(d: Any) -> Any:
-            message = self.message(message_text, where=where)
-            buttons = message.find_elements(
-                By.XPATH, f".//button[normalize-space(.)={_literal(button)}]"
-            )
-            return buttons[0] if buttons else False
+    def _click_in(self, message_text: str, xpath: str, where: str, failure: str) -> None:
+        """Find and click in one step, again if a live update replaced the message meanwhile."""
 
-        self.wait(found, f"no {button!r} on {message_text!r}").click()
+        def clicked(d: Any) -> bool:
+            found = self.message(message_text, where=where).find_elements(By.XPATH, xpath)
+            if not found:
+                return False
+            found[0].click()
+            return True
+
+        self.wait(clicked, failure)
 
     def open_thread(self, message_text: str) -> None:
-        message = self.message(message_text)
-        link = message.find_element(By.CSS_SELECTOR, ".replies, .reply")
-        link.click()
+        link = ".//a[contains(@class,'replies') or contains(@class,'reply')]"
+        self._click_in(message_text, link, "", f"no thread link on {message_text!r}")
         self.wait(lambda d: d.find_elements(By.ID, "thread"), "the thread did not open")
 
     def modal(self) -> WebElement:
