@@ -1,7 +1,8 @@
 """The figures admins watch: how many reports the bot answered, how many it deflected, how many
 went to engineers, and how fast those were acknowledged and resolved, per team.
 
-Read-only queries; `jethro stats` and the admins' App Home show the same `Stats`. The report
+Read-only queries; `jethro stats`, the admins' App Home and the admin view show the same
+`Stats`, and the admin view charts `daily_stats`, counted the same way per day. The report
 funnel (reports, answered, suggested, deflected) counts every report; escalations and their times
 are counted per team, from the tickets opened in the window. A report that joined an open ticket
 (a storm, `escalation/storms.py`) is a report and is `joined`, not another escalation: the times

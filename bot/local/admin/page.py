@@ -39,6 +39,9 @@ HTML = "text/html; charset=utf-8"
 VERSION_HEADER = "X-Admin-Version"
 """On `/admin/body`: the version the body was rendered at, for the script to remember."""
 
+_Reply = tuple[str, bytes, list[tuple[str, str]]]
+"""A route's content type, body and extra headers."""
+
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
 
 
@@ -62,7 +65,7 @@ class AdminPage:
     ) -> None:
         self.data = AdminData(knowledge, engine, clock, settings)
         self.templates = _environment()
-        self._routes: dict[str, Callable[[], tuple[str, bytes, list[tuple[str, str]]]]] = {
+        self._routes: dict[str, Callable[[], _Reply]] = {
             PREFIX: self._page,
             f"{PREFIX}/": self._page,
             f"{PREFIX}/body": self._body,
@@ -92,7 +95,7 @@ class AdminPage:
         sent = _send(start_response, 200, kind, body, headers)
         return [b""] if method == "HEAD" else sent
 
-    def _page(self) -> tuple[str, bytes, list[tuple[str, str]]]:
+    def _page(self) -> _Reply:
         nonce = secrets.token_urlsafe(16)
         version = self.data.version()
         html = self.templates.get_template("page.html.j2").render(
@@ -105,19 +108,19 @@ class AdminPage:
         )
         return HTML, html.encode(), [("Content-Security-Policy", _policy(nonce))]
 
-    def _body(self) -> tuple[str, bytes, list[tuple[str, str]]]:
+    def _body(self) -> _Reply:
         version = self.data.version()
         html = self.templates.get_template("body.html.j2").render(
             prefix=PREFIX, **self._context(self.data.view())
         )
         return HTML, html.encode(), [(VERSION_HEADER, version)]
 
-    def _version(self) -> tuple[str, bytes, list[tuple[str, str]]]:
+    def _version(self) -> _Reply:
         body = json.dumps({"version": self.data.version()}).encode()
         return "application/json", body, []
 
-    def _chart(self, name: str) -> Callable[[], tuple[str, bytes, list[tuple[str, str]]]]:
-        def chart() -> tuple[str, bytes, list[tuple[str, str]]]:
+    def _chart(self, name: str) -> Callable[[], _Reply]:
+        def chart() -> _Reply:
             view = self.data.view()
             svg = CHARTS[name](view.stats, view.days)
             return "image/svg+xml; charset=utf-8", str(svg).encode(), []

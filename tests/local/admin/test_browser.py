@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.local.admin.conftest import WAIT, Admin
-from tests.local.admin.test_knowledge_view import NEW
+from tests.local.admin.test_knowledge_view import BROKEN, NEW
 from tests.local.admin.test_stats_view import UNKNOWN
 
 CHROMIUM = os.environ.get("JETHRO_CHROMIUM", "/usr/bin/chromium")
@@ -64,12 +64,17 @@ def test_the_page_updates_itself_after_a_kb_edit_and_a_report(
     wait = WebDriverWait(browser, WAIT)
 
     admin.write("facilities/coffee.md", NEW)
+    admin.write("network/vpn-disconnects.md", BROKEN)
     admin.report(UNKNOWN[0])
 
     coffee = wait.until(
         lambda d: d.find_elements(By.CSS_SELECTOR, "#articles tr[data-article=coffee]")
     )
     assert "The <b>coffee</b> machine is empty" in coffee[0].text
+    problem = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#problems li.problem.error"))
+    assert problem[0].text.startswith("network/vpn-disconnects.md:2: invalid YAML")
+    vpn = browser.find_element(By.CSS_SELECTOR, "#articles tr[data-article=vpn-disconnects]")
+    assert "last good version serving" in vpn.text
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[data-figure=reports]").text == "1")
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart-reports rect.bar[data-series=reports]")
     assert sum(float(bar.get_attribute("data-value")) for bar in bars) == 1
@@ -80,5 +85,5 @@ def test_the_page_updates_itself_after_a_kb_edit_and_a_report(
         "the page logged errors (a Content-Security-Policy refusal, a failed fetch)"
     )
     screenshot(browser, tmp_path, "admin-view")
-    browser.execute_script("document.getElementById('gaps').scrollIntoView()")
-    screenshot(browser, tmp_path, "admin-view-gaps")
+    browser.execute_script("document.getElementById('stats').scrollIntoView()")
+    screenshot(browser, tmp_path, "admin-view-stats")
