@@ -68,17 +68,13 @@ def test_run_names_the_missing_settings_when_only_some_are_set(tmp_path: Path) -
     assert "--local" in run.err
 
 
-def test_run_without_slack_settings_serves_the_local_workspace(tmp_path: Path) -> None:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
-    env = base | {"JETHRO_MATCHER": "lexical"}
-    command = [jethro_executable(), "run", "--port", "0"]
-    with subprocess.Popen(
-        command, env=env, cwd=tmp_path, stdout=PIPE, stderr=PIPE, text=True
-    ) as bot:
+def serve_local(command: list[str], env: dict[str, str], cwd: Path) -> tuple[str, list[str], str]:
+    """Start `jethro run` for the local workspace; its address, what it printed, the page."""
+    with subprocess.Popen(command, env=env, cwd=cwd, stdout=PIPE, stderr=PIPE, text=True) as bot:
         try:
             assert bot.stdout is not None
             line = bot.stdout.readline()
-            assert line.startswith(LOCAL), line
+            assert line.startswith(LOCAL), line + (bot.stderr.read() if bot.stderr else "")
             page = line.removeprefix(LOCAL).strip()
             told = [bot.stdout.readline(), bot.stdout.readline()]
             with urlopen(page, timeout=5) as response:
@@ -88,9 +84,30 @@ def test_run_without_slack_settings_serves_the_local_workspace(tmp_path: Path) -
             assert bot.wait(timeout=10) == 0
         finally:
             bot.kill()
+    return page, told, html
+
+
+def test_run_without_slack_settings_serves_the_local_workspace(tmp_path: Path) -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("JETHRO_", "SLACK_"))}
+    env = base | {"JETHRO_MATCHER": "lexical"}
+
+    page, told, html = serve_local([jethro_executable(), "run", "--port", "0"], env, tmp_path)
+
     assert page.startswith("http://127.0.0.1:")
     assert "You are" in html and "# engineers" in html
     assert "SLACK_BOT_TOKEN" in told[1]
+
+
+def test_run_local_serves_the_workspace_even_with_slack_set_up(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    env = environment(fake_slack, tmp_path) | {"JETHRO_MATCHER": "lexical"}
+    command = [jethro_executable(), "run", "--local", "--port", "0"]
+
+    _, _, html = serve_local(command, env, tmp_path)
+
+    assert "Local workspace" in html and f"at={ENGINEERS}" in html  # its channel id, kept
+    assert fake_slack.calls() == []  # the real Slack (here, its fake) is never called
 
 
 def test_run_names_a_token_slack_refuses(fake_slack: FakeSlack, tmp_path: Path) -> None:
