@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -77,6 +78,36 @@ def event_callback(
         {"team_id": team, "user_id": bot_user, "is_bot": True, "is_enterprise_install": False}
     ]
     return json_payload(data)
+
+
+def message_action(
+    *,
+    team: dict[str, str],
+    user: dict[str, Any],
+    channel: dict[str, str],
+    callback_id: str,
+    trigger_id: str,
+    response_url: str,
+    message: dict[str, Any],
+) -> Payload:
+    """A message shortcut chosen on `message` (keys as in the java SDK's shape; Slack records no
+    sample of it)."""
+    data = {
+        "type": "message_action",
+        "token": "verification_token",
+        "action_ts": f"{time.time():.6f}",
+        "team": team,
+        "user": user,
+        "channel": channel,
+        "is_enterprise_install": False,
+        "enterprise": None,
+        "callback_id": callback_id,
+        "trigger_id": trigger_id,
+        "response_url": response_url,
+        "message_ts": message.get("ts", ""),
+        "message": message,
+    }
+    return form_payload(data)
 
 
 def post(

@@ -24,6 +24,7 @@ from bot.local.slack_requests import (
     command_payload,
     event_callback,
     form_payload,
+    message_action,
     post,
     template,
 )
@@ -82,6 +83,8 @@ class Workspace:
         self.token = "xoxb-local-" + secrets.token_hex(12)
         self.events_url = ""
         """The bot's `/slack/events`; set once the bot listens."""
+        self.response_base = ""
+        """Where `response_url`s point (the page server's `/response/`); set at start."""
         self.people = {person.id: person for person in PEOPLE}
         self.engineers = Channel(engineers_channel, "engineers", "Tickets for the on-call team.")
         self.channels = (HELP, self.engineers)
@@ -139,8 +142,7 @@ class Workspace:
                 message["thread_ts"] = thread_ts
             self.api.store.messages[(channel, ts)] = message
             self.api.touched()
-        event = {k: v for k, v in message.items() if k != "channel"} | {"channel": channel}
-        event |= {"event_ts": ts, "client_msg_id": secrets.token_hex(8)}
+        event = dict(message) | {"event_ts": ts, "client_msg_id": secrets.token_hex(8)}
         if thread_ts:
             parent = self.api.store.messages.get((channel, thread_ts), {})
             event["parent_user_id"] = parent.get("user", user)
@@ -175,22 +177,16 @@ class Workspace:
         with self.api.changed:
             message = dict(self.api.store.messages.get((channel, ts)) or {})
         message.pop("channel", None)
-        data: dict[str, Any] = {
-            "type": "message_action",
-            "token": "verification_token",
-            "action_ts": f"{time.time():.6f}",
-            "team": {"id": self.api.team_id, "domain": "local"},
-            "user": self._user(user),
-            "channel": {"id": channel, "name": self.channel_name(channel)},
-            "is_enterprise_install": False,
-            "enterprise": None,
-            "callback_id": SHORTCUT,
-            "trigger_id": self._trigger(user),
-            "response_url": self._response_url(user, channel),
-            "message_ts": ts,
-            "message": message,
-        }
-        self._deliver(form_payload(data), "Triage this")
+        payload = message_action(
+            team={"id": self.api.team_id, "domain": "local"},
+            user=self._user(user),
+            channel={"id": channel, "name": self.channel_name(channel)},
+            callback_id=SHORTCUT,
+            trigger_id=self._trigger(user),
+            response_url=self._response_url(user, channel),
+            message=message,
+        )
+        self._deliver(payload, "Triage this")
 
     def click(
         self,
@@ -295,7 +291,7 @@ class Workspace:
 
     def _event(self, event: dict[str, Any], name: str) -> None:
         data = template(name)
-        data["event"] = {k: v for k, v in data["event"].items() if k in ("type",)}
+        data["event"] = {"type": data["event"]["type"]}  # the sample's own fields go
         payload = event_callback(
             data,
             event,
@@ -366,9 +362,6 @@ class Workspace:
         response_id = secrets.token_hex(8)
         self._responses[response_id] = {"user": user, "channel": channel, "ts": ts}
         return f"{self.response_base}{response_id}"
-
-    response_base = ""
-    """Where `response_url`s point (the page server's `/response/`); set at start."""
 
     def _user(self, user: str) -> dict[str, Any]:
         name = self.name_of(user)

@@ -24,6 +24,7 @@ from bot.local.slack_requests import (
     command_payload,
     event_callback,
     json_payload,
+    message_action,
     post,
 )
 from bot.local.slack_requests import form_payload as _form_payload
@@ -249,29 +250,16 @@ def message_shortcut(
 ) -> Payload:
     """ "Report this to Jethro" chosen on someone's message (keys as in the java SDK's shape)."""
     ts = message_ts or fresh_ts()
-    data = {
-        "type": "message_action",
-        "token": "verification_token",
-        "action_ts": fresh_ts(),
-        "team": {"id": team, "domain": "subarachnoid"},
-        "user": {"id": user, "name": "employee", "team_id": team},
-        "channel": {"id": channel, "name": "help"},
-        "is_enterprise_install": False,
-        "enterprise": None,
-        "callback_id": callback_id,
-        "trigger_id": f"{next(_counter)}.{int(time.time())}.fake",
-        "response_url": response_url,
-        "message_ts": ts,
-        "message": {
-            "type": "message",
-            "user": author,
-            "ts": ts,
-            "text": message_text,
-            "team": team,
-            "client_msg_id": str(uuid.uuid4()),
-        },
-    }
-    return _form_payload(data)
+    message = {"type": "message", "user": author, "ts": ts, "text": message_text, "team": team}
+    return message_action(
+        team={"id": team, "domain": "subarachnoid"},
+        user={"id": user, "name": "employee", "team_id": team},
+        channel={"id": channel, "name": "help"},
+        callback_id=callback_id,
+        trigger_id=f"{next(_counter)}.{int(time.time())}.fake",
+        response_url=response_url,
+        message=message | {"client_msg_id": str(uuid.uuid4())},
+    )
 
 
 class SlackDriver:
