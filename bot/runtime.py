@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from escalation.db import make_engine, upgrade
 from knowledge.index import Matcher
+from knowledge.learning import Lessons
 from knowledge.loader import KnowledgeBase, load_kb, sample_kb_path
 from knowledge.matchers import MatcherFactory, matcher_factory
 
@@ -40,7 +41,9 @@ def load_knowledge(settings: Settings, override: Path | None = None) -> Knowledg
 
 
 def matcher_builder(settings: Settings) -> MatcherFactory:
-    """One per process: the semantic encoder inside it is loaded once and reused on reloads."""
+    """One per process: the semantic encoder inside it is loaded once and reused on reloads,
+    and so are the lessons it learns (`knowledge.learning`): empty until a bot pulls them from
+    the database, so a command that only matches (`kb eval`, `ask`) decides as before."""
     return matcher_factory(
         settings.matcher,
         settings.embedding_model,
@@ -48,6 +51,7 @@ def matcher_builder(settings: Settings) -> MatcherFactory:
         tune=settings.tune == "auto",
         precision=settings.encoder_precision,
         target_precision=settings.target_precision,
+        lessons=Lessons(),
     )
 
 
