@@ -21,9 +21,10 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot.config import SETTINGS, Settings, load_settings, settings_markdown
 from bot.flow import TriageFlow
+from bot.learning import pull_learned
 from bot.logs import configure_logging
 from bot.preview import format_decision
-from bot.runtime import KnowledgeRuntime, load_knowledge, open_database
+from bot.runtime import KnowledgeRuntime, load_knowledge, open_database, served_database
 from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
@@ -232,6 +233,9 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
         _fail(str(exc))
     knowledge = _knowledge(settings, kb_dir)
     matcher = knowledge.matcher
+    engine = served_database(settings)
+    if engine is not None:  # decide as the bots serve: with what they learned, refit thresholds
+        pull_learned(matcher, engine)
     report = evaluate(
         knowledge.kb.articles,
         labelled,

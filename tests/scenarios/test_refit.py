@@ -4,9 +4,12 @@ came from the outcomes."""
 
 from __future__ import annotations
 
+import json
+
 from escalation.db import session
 from escalation.lessons import verdict_pairs
 from knowledge.triage import decide
+from tests.bot.cli_driver import run_jethro
 from tests.bot.test_metrics import scrape
 from tests.scenarios.world import ADMIN, Employee, Jethro, buttons, wait_until
 
@@ -74,6 +77,21 @@ def test_verdicts_refit_the_answer_threshold_on_every_replica(jethro: Jethro) ->
         assert not is_answered(jethro, Employee(jethro, "U0PROBE01", "D0PROBE01"), probe[2])
         home = Employee(jethro, ADMIN, "D0ADMIN").opens_home()
         assert "from the outcomes" in str(home) and "refit on 50 verdicts" in str(home)
+
+        # the commands an operator runs read the same verdicts from the database
+        env = {"DATABASE_URL": jethro.settings.database_url, "JETHRO_MATCHER": "lexical"}
+        queries = jethro.kb.parent / "queries.jsonl"
+        queries.write_text(json.dumps({"text": probe[2], "label": probe[1]}) + "\n")
+        run = run_jethro("kb", "eval", "--kb", str(jethro.kb), str(queries), "--json", env=env)
+        assert run.code == 0, run.err
+        shown = json.loads(run.out)
+        assert (shown["thresholds"]["source"], shown["thresholds"]["answer"]) == (
+            "outcomes",
+            round(refit, 4),
+        )
+        assert shown["answered"] == 0  # the probe, as the bots decide it now
+        doctor = run_jethro("doctor", "--kb", str(jethro.kb), env=env)
+        assert "from the outcomes" in doctor.out and "refit on 50 verdicts" in doctor.out
 
         wait_until(lambda: list(thresholds_metric(other)) == ["outcomes"], "no refit elsewhere")
         assert thresholds_metric(other) == after
