@@ -25,6 +25,7 @@ from bot.blocks import Message
 from bot.channel import EngineersChannel
 from bot.config import Settings
 from bot.desk import Desk
+from bot.learning import LessonSync
 from bot.listeners import oncall, tickets
 from bot.logs import quiet_rejected_requests
 from bot.members import ChannelMembers
@@ -41,6 +42,7 @@ from escalation.schedule import OncallSchedule
 from escalation.sla_watch import SlaWorker
 from escalation.timers import EscalationWorker
 from escalation.worker import Work
+from knowledge.learning import LearningMatcher
 from knowledge.live import LiveKnowledge
 
 log = logging.getLogger(__name__)
@@ -75,17 +77,29 @@ class Services:
     """Slack requests in flight over HTTP; the desk and the outbox let them go first."""
     metrics: Metrics = field(init=False)
     """This bot's own registry (`GET /metrics`), so several bots in one process never clash."""
+    lesson_poll_seconds: float = 2.0
+    """How often this replica reads what the others learned (`bot.learning`)."""
+    learning: LessonSync | None = field(init=False)
+    """Set when the knowledge base's matcher learns (`knowledge.learning.LearningMatcher`)."""
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(self.engine, self.clock)
         self.metrics.registry.register(
             ThresholdsCollector(lambda: self.settings.thresholds(self.knowledge.current.matcher))
         )
+        matcher = self.knowledge.current.matcher
+        self.learning = None
+        if isinstance(matcher, LearningMatcher):
+            self.learning = LessonSync(self.engine, matcher.lessons, self.lesson_poll_seconds)
+            self.learning.pull()  # what every replica learned before this one started
         self.outbox.sender.observer = self.metrics
         self.outbox.pause = self.acks.wait_turn
 
     def start_workers(self) -> None:
         self.outbox.start()
+        if self.learning is not None:
+            self.learning.poll_seconds = self.lesson_poll_seconds
+            self.learning.start()
         if self.escalation is not None:
             self.escalation.start()
         if self.sla is not None:
@@ -111,6 +125,8 @@ class Services:
         if self.replayer is not None:
             self.replayer.stop()
         self.listener_threads.shutdown(wait=True)
+        if self.learning is not None:
+            self.learning.stop()
         if self.escalation is not None:
             self.escalation.stop()
         if self.sla is not None:
@@ -132,6 +148,7 @@ def desk_for(services: Services) -> Desk:
         schedule=services.schedule,
         metrics=services.metrics,
         acks=services.acks,
+        learning=services.learning,
     )
 
 
@@ -158,6 +175,7 @@ def create_app(services: Services) -> App:
         kb_root=kb_root(services.settings),
         wake=services.wake,
         metrics=services.metrics,
+        learning=services.learning,
     )
     services.sla = SlaWorker(
         services.engine,

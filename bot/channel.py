@@ -11,7 +11,7 @@ calls.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 from bot.blocks import Message, api_args
 from bot.config import Settings
 from bot.figures import duration_text
+from bot.learning import LessonSync
 from bot.metrics import Metrics
 from bot.render import Renderer
 from bot.text_safety import safe_text
@@ -32,6 +33,7 @@ from escalation.clock import Clock
 from escalation.db import session
 from escalation.errors import TicketError, TicketNotFoundError
 from escalation.inbox import claim_event
+from escalation.lessons import learned_in, record_lesson
 from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket, TicketStatus
 from escalation.sla import SlaState, sla_reading
 from escalation.storms import reporters
@@ -39,6 +41,7 @@ from escalation.tickets import acknowledge, assignee, get_ticket, reassign, reso
 from knowledge.article import Article
 from knowledge.decision import Candidate
 from knowledge.drafts import DraftSource, drafts_folder, write_draft
+from knowledge.learning import NEW_PROBLEM, LessonKind, LessonSource
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,16 @@ RESOLUTION_INPUT = "text"
 TEACH_BLOCK = "teach"
 TEACH_INPUT = "add_to_kb"
 TEACH_VALUE = "draft"
+SOLVED_BY_BLOCK = "solved_by"
+SOLVED_BY_INPUT = "ticket_solved_by"
+"""The Resolve modal's article picker: an `external_select` whose options come, as the engineer
+types, from the knowledge base (`article_options`); a base has more articles than the 100 a
+static select may hold. Its value is an article id or `NEW_PROBLEM`; empty: none needed."""
+OPTIONS_MAX = 100
+"""Slack shows at most 100 options in a select menu's response."""
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+NEW_PROBLEM_TEXT = "none: a new problem"
 RESOLUTION_MAX = 3000
 REPORTERS_SHOWN = 10
 """A storm's ticket message names this many reporters, then says how many more."""
@@ -78,8 +91,10 @@ class EngineersChannel:
         kb_root: Path,
         wake: Callable[[], None] = lambda: None,
         metrics: Metrics | None = None,
+        learning: LessonSync | None = None,
     ) -> None:
         self.engine = engine
+        self.learning = learning
         self.renderer = renderer
         self.settings = settings
         self.clock = clock
@@ -105,8 +120,21 @@ class EngineersChannel:
         self.wake()
         return None
 
-    def resolve(self, ticket_id: int, user: str, resolution: str, *, teach: bool) -> Message | None:
-        """Close the ticket with `resolution`; `teach` also drafts a KB article from it."""
+    def resolve(
+        self,
+        ticket_id: int,
+        user: str,
+        resolution: str,
+        *,
+        teach: bool,
+        solved_by: str | None = None,
+    ) -> Message | None:
+        """Close the ticket with `resolution`; `teach` also drafts a KB article from it.
+
+        `solved_by`: the article that solved it, whose examples the ticket's reports join at
+        once (an engineer's word needs nobody to agree); `NEW_PROBLEM` when no article covers
+        it yet (kept on the ticket, for proposed articles); None when none is needed.
+        """
         with session(self.engine) as db:
             try:
                 ticket = resolve(db, ticket_id, user, resolution.strip(), self.clock)
@@ -115,13 +143,46 @@ class EngineersChannel:
                 return self._refusal(db, ticket_id, user)
             if self.metrics is not None:
                 self.metrics.ticket_resolved(db, ticket, ticket.team or self.settings.default_team)
+            if solved_by:
+                self._learn(db, ticket, user, solved_by)
             self._update_ticket(db, ticket)
             self._tell_reporter(db, ticket, "resolved", user, ticket.resolution or "")
             if teach:
                 path = self._draft(ticket, user)
                 self._note(db, ticket, "drafted", user, path=path)
+        if self.learning is not None and learned_in(db):
+            self.learning.pull()
         self.wake()
         return None
+
+    def _learn(self, db: Session, ticket: Ticket, engineer: str, solved_by: str) -> None:
+        """Store what solved the ticket; each of its reports (a storm has several) becomes an
+        example of the article named."""
+        ticket.solved_by = solved_by
+        db.add(ticket)
+        db.flush()
+        if solved_by == NEW_PROBLEM:
+            return
+        query = (
+            select(SlackConversation)
+            .where(col(SlackConversation.ticket_id) == ticket.id)
+            .order_by(col(SlackConversation.id))
+        )
+        reports: dict[tuple[str | None, str], None] = {
+            (c.key, c.text): None for c in db.exec(query)
+        }
+        for key, text in reports or {(None, ticket.text): None}:
+            record_lesson(
+                db,
+                kind=LessonKind.EXAMPLE,
+                article_id=solved_by,
+                source=LessonSource.ENGINEER,
+                teacher=engineer,
+                text=text,
+                clock=self.clock,
+                conversation_key=key,
+                ticket_id=ticket.id,
+            )
 
     def reassign(self, ticket_id: int, user: str, to: str) -> Message | None:
         with session(self.engine) as db:
@@ -148,6 +209,12 @@ class EngineersChannel:
         return self._update_ticket(db, ticket, coalesce=coalesce)
 
     # The thread.
+
+    def suggested(self, ticket_id: int) -> list[str]:
+        """The ids of the articles the bot ranked for the ticket, best first."""
+        with session(self.engine) as db:
+            ticket = db.get(Ticket, ticket_id)
+            return [str(c["id"]) for c in ticket.candidates] if ticket else []
 
     def ticket_at(self, channel: str, ts: str) -> int | None:
         """The ticket whose channel message is at `ts`, if any."""
@@ -343,6 +410,24 @@ def resolve_view(ticket_id: int) -> dict[str, Any]:
             },
             {
                 "type": "input",
+                "block_id": SOLVED_BY_BLOCK,
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Which article solved it?"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "The report becomes an example of it, so the bot answers the next "
+                    "one. Pick 'none: a new problem' if no article covers it; leave empty if "
+                    "none is needed.",
+                },
+                "element": {
+                    "type": "external_select",
+                    "action_id": SOLVED_BY_INPUT,
+                    "placeholder": {"type": "plain_text", "text": "Type to search the articles"},
+                    "min_query_length": 0,
+                },
+            },
+            {
+                "type": "input",
                 "block_id": TEACH_BLOCK,
                 "optional": True,
                 "label": {"type": "plain_text", "text": "Teach the bot"},
@@ -373,6 +458,56 @@ def read_resolve_view(view: dict[str, Any]) -> tuple[int, str, bool]:
     chosen = values.get(TEACH_BLOCK, {}).get(TEACH_INPUT, {}).get("selected_options") or []
     teach = any(option.get("value") == TEACH_VALUE for option in chosen)
     return int(view.get("private_metadata") or 0), safe_text(str(text)), teach
+
+
+def read_solved_by(view: dict[str, Any]) -> str | None:
+    """The article picked in a submitted Resolve modal (an id or `NEW_PROBLEM`), or None."""
+    values = view.get("state", {}).get("values", {})
+    chosen = values.get(SOLVED_BY_BLOCK, {}).get(SOLVED_BY_INPUT, {}).get("selected_option")
+    value = (chosen or {}).get("value")
+    return str(value) if value else None
+
+
+def article_options(
+    articles: Sequence[Article], query: str, suggested: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The picker's options for what the engineer typed: the ticket's `suggested` articles
+    first, then the articles whose title or id holds every typed word, then "a new problem";
+    at most `OPTIONS_MAX` in all, as Slack's `option_groups`."""
+    words = query.lower().split()
+    by_id = {article.id: article for article in articles}
+
+    def fits(article: Article) -> bool:
+        haystack = f"{article.title} {article.id}".lower()
+        return len(article.id) <= OPTION_VALUE_MAX and all(w in haystack for w in words)
+
+    first = [by_id[i] for i in dict.fromkeys(suggested) if i in by_id and fits(by_id[i])]
+    shown = {article.id for article in first}
+    room = OPTIONS_MAX - 1 - len(first)
+    rest = sorted((a for a in articles if a.id not in shown and fits(a)), key=lambda a: a.title)
+    groups = []
+    if first:
+        groups.append(_option_group("Suggested for this ticket", first))
+    if rest[:room]:
+        groups.append(_option_group("Articles", rest[:room]))
+    new = {"text": {"type": "plain_text", "text": NEW_PROBLEM_TEXT}, "value": NEW_PROBLEM}
+    groups.append({"label": {"type": "plain_text", "text": "No article fits"}, "options": [new]})
+    return {"option_groups": groups}
+
+
+def _option_group(label: str, articles: Sequence[Article]) -> dict[str, Any]:
+    return {
+        "label": {"type": "plain_text", "text": label},
+        "options": [
+            {"text": {"type": "plain_text", "text": _shorter(a.title)}, "value": a.id}
+            for a in articles
+        ],
+    }
+
+
+def _shorter(text: str) -> str:
+    one = " ".join(text.split()) or "(untitled)"
+    return one if len(one) <= OPTION_TEXT_MAX else one[: OPTION_TEXT_MAX - 1] + "…"
 
 
 def time_text(at: datetime | None) -> str:

@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.figures import home_figures
 from bot.flow import Decided, TriageFlow, unjudged
 from bot.intent import Intent, asks_for_help, is_courtesy, reply_intent
+from bot.learning import LessonSync
 from bot.logs import log_context
 from bot.metrics import Metrics
 from bot.render import Renderer
@@ -39,6 +40,7 @@ from escalation.clock import Clock
 from escalation.conversations import log_turn
 from escalation.db import plain, session
 from escalation.inbox import claim_event
+from escalation.lessons import learned_in
 from escalation.models import (
     OutboxMessage,
     Role,
@@ -202,8 +204,12 @@ class Desk:
         schedule: OncallSchedule | None = None,
         metrics: Metrics | None = None,
         acks: AcksFirst | None = None,
+        learning: LessonSync | None = None,
     ) -> None:
+        """`learning`: pulled after a transaction that stored a lesson, so this process's next
+        report already sees it."""
         self.engine = engine
+        self.learning = learning
         self.acks = acks or AcksFirst()
         self.schedule = schedule
         self.metrics = metrics
@@ -300,8 +306,14 @@ class Desk:
                 self._reply_to(work, report, self.renderer.message("welcome"))
             else:
                 self._new_report(work, report, prepared)
+        self._learned(db)
         self.wake(queued(db))
         return None
+
+    def _learned(self, db: Session) -> None:
+        """After a commit that stored a lesson (a verdict), this process catches up with it."""
+        if self.learning is not None and learned_in(db):
+            self.learning.pull()
 
     def _answered(
         self, report: Report, prepared: _Prepared, snapshot: KnowledgeSnapshot
@@ -510,6 +522,7 @@ class Desk:
                 Action.NONE: self._none,
             }[click.action]
             refusal = handle(work, conversation, click)
+        self._learned(db)
         if refusal is None:
             self.wake(queued(db))
         return refusal
@@ -553,6 +566,8 @@ class Desk:
             conversation=conversation.key,
             article=article,
             db=work.db,
+            text=conversation.text,
+            confidence=conversation.confidence,
         )
         shown = self.renderer.message(
             "answer",
@@ -639,11 +654,14 @@ class Desk:
             clock=self.clock,
         )
         if moved:
+            answered = conversation.outcome is Outcome.ANSWER
             self._flow(work.snapshot).solved(
                 reporter=conversation.reporter,
                 conversation=conversation.key,
                 article=self._article(work, conversation.article_id or "", conversation),
                 db=work.db,
+                text=conversation.text,
+                confidence=conversation.confidence if answered else None,
             )
         return moved
 
@@ -673,6 +691,7 @@ class Desk:
             decision=decision,
             article=shown,
             db=work.db,
+            lesson_text=conversation.text,
         )
         ticket = result.ticket
         assert ticket is not None

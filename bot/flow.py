@@ -21,6 +21,7 @@ from bot.text_safety import matchable
 from escalation.clock import Clock, SystemClock
 from escalation.conversations import INSERT_TURN, log_turn, record_feedback, turn_values
 from escalation.db import session
+from escalation.lessons import forget_examples, record_lesson
 from escalation.models import Role, Ticket
 from escalation.oncall import active_overrides
 from escalation.schedule import OncallSchedule
@@ -30,6 +31,7 @@ from escalation.timers import start_escalation
 from knowledge.article import Article, Severity
 from knowledge.decision import Decision, Outcome
 from knowledge.index import Matcher
+from knowledge.learning import LessonKind, LessonSource
 from knowledge.triage import TriagePolicy, decide
 
 if TYPE_CHECKING:
@@ -163,9 +165,18 @@ class TriageFlow:
         return Decided(decision, time.perf_counter() - started)
 
     def solved(
-        self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
+        self,
+        *,
+        reporter: str,
+        conversation: str,
+        article: Article,
+        db: Session | None = None,
+        text: str = "",
+        confidence: float | None = None,
     ) -> None:
-        """The employee confirmed the article fixed it: a deflection."""
+        """The employee confirmed the article fixed it: a deflection, and `text` (their report)
+        a learned example of it, which counts once someone else agrees (`knowledge.learning`).
+        `confidence`: the answer's, for the verdicts a threshold refit reads."""
         with self._unit(db) as db:
             if self.metrics is not None:
                 self.metrics.deflected(db)
@@ -177,13 +188,50 @@ class TriageFlow:
                 solved=True,
                 clock=self.clock,
             )
+            record_lesson(
+                db,
+                kind=LessonKind.EXAMPLE,
+                article_id=article.id,
+                source=LessonSource.VERDICT,
+                teacher=reporter,
+                text=text,
+                clock=self.clock,
+                conversation_key=conversation,
+                confidence=confidence,
+            )
 
     def picked(
-        self, *, reporter: str, conversation: str, article: Article, db: Session | None = None
+        self,
+        *,
+        reporter: str,
+        conversation: str,
+        article: Article,
+        db: Session | None = None,
+        text: str = "",
+        confidence: float | None = None,
     ) -> None:
-        """The employee chose one of the suggested articles; it is shown next."""
-        shown = f"showed '{article.title}', picked by the employee from the suggestions"
-        self._log(reporter, conversation, Role.BOT, shown, db)
+        """The employee chose one of the suggested articles; it is shown next, and `text`
+        becomes a learned example of it (counting once someone else agrees)."""
+        with self._unit(db) as db:
+            log_turn(
+                db,
+                conversation_key=conversation,
+                user_id=reporter,
+                role=Role.BOT,
+                text=f"showed '{article.title}', picked by the employee from the suggestions",
+                clock=self.clock,
+            )
+            record_lesson(
+                db,
+                kind=LessonKind.EXAMPLE,
+                article_id=article.id,
+                source=LessonSource.PICK,
+                teacher=reporter,
+                text=text,
+                clock=self.clock,
+                conversation_key=conversation,
+                confidence=confidence,
+            )
 
     def detail(
         self, *, reporter: str, conversation: str, text: str, db: Session | None = None
@@ -214,6 +262,7 @@ class TriageFlow:
         decision: Decision,
         article: Article | None,
         db: Session | None = None,
+        lesson_text: str | None = None,
     ) -> Ticket:
         """The answer did not help (or nothing suggested fits): hand over to a human."""
         result = self.hand_over(
@@ -224,6 +273,7 @@ class TriageFlow:
             decision=decision,
             article=article,
             db=db,
+            lesson_text=lesson_text,
         )
         assert result.ticket is not None
         return result.ticket
@@ -238,8 +288,14 @@ class TriageFlow:
         decision: Decision,
         article: Article | None,
         db: Session | None = None,
+        lesson_text: str | None = None,
     ) -> ReportResult:
-        """`not_solved`, saying whether the report joined an open ticket (a storm)."""
+        """`not_solved`, saying whether the report joined an open ticket (a storm).
+
+        With an `article` (it was shown and did not help), the report (`lesson_text`, else
+        `text`) becomes its counter-example: close reports are no longer given it, and an
+        earlier Solved of this conversation is taken back.
+        """
         with self._unit(db) as db:
             if article is not None:
                 record_feedback(
@@ -258,6 +314,23 @@ class TriageFlow:
             ticket, joined = self._open(
                 db, reporter, source, text, replace(decision, reason=why), article, conversation
             )
+            if article is not None:
+                answered = decision.outcome is Outcome.ANSWER and (
+                    decision.article is not None and decision.article.id == article.id
+                )
+                forget_examples(db, conversation)
+                record_lesson(
+                    db,
+                    kind=LessonKind.COUNTER,
+                    article_id=article.id,
+                    source=LessonSource.VERDICT,
+                    teacher=reporter,
+                    text=text if lesson_text is None else lesson_text,
+                    clock=self.clock,
+                    conversation_key=conversation,
+                    ticket_id=ticket.id,
+                    confidence=decision.confidence if answered else None,
+                )
             log_turn(
                 db,
                 conversation_key=conversation,

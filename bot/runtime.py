@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from escalation.db import make_engine, upgrade
+from escalation.db import current_revision, head_revision, make_engine, missing_sqlite_file, upgrade
+from escalation.errors import JethroError
 from knowledge.index import Matcher
+from knowledge.learning import Lessons
 from knowledge.loader import KnowledgeBase, load_kb, sample_kb_path
 from knowledge.matchers import MatcherFactory, matcher_factory
 
@@ -42,7 +44,9 @@ def load_knowledge(settings: Settings, override: Path | None = None) -> Knowledg
 
 
 def matcher_builder(settings: Settings) -> MatcherFactory:
-    """One per process: the semantic encoder inside it is loaded once and reused on reloads."""
+    """One per process: the semantic encoder inside it is loaded once and reused on reloads,
+    and so are the lessons it learns (`knowledge.learning`): empty until a bot pulls them from
+    the database, so a command that only matches (`kb eval`, `ask`) decides as before."""
     return matcher_factory(
         settings.matcher,
         settings.embedding_model,
@@ -50,6 +54,7 @@ def matcher_builder(settings: Settings) -> MatcherFactory:
         tune=settings.tune == "auto",
         precision=settings.encoder_precision,
         target_precision=settings.target_precision,
+        lessons=Lessons(),
     )
 
 
@@ -58,6 +63,18 @@ def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return engine
+
+
+def served_database(settings: Settings) -> Engine | None:
+    """The bots' database when it exists at the newest migration, for a command that only reads
+    what they learned (`kb eval`); None otherwise. Never creates or migrates it."""
+    try:
+        engine = make_engine(settings.database_url)
+        if not missing_sqlite_file(engine) and current_revision(engine) == head_revision():
+            return engine
+    except JethroError:
+        pass
+    return None
 
 
 def open_slack_services(

@@ -53,7 +53,14 @@ def _converse(flow: TriageFlow, reporter: str, text: str) -> None:
         _show(article)
         details = _verdict(flow, reporter, conversation)
         if details is None:
-            flow.solved(reporter=reporter, conversation=conversation, article=article)
+            answered = decision.outcome is Outcome.ANSWER
+            flow.solved(
+                reporter=reporter,
+                conversation=conversation,
+                article=article,
+                text=text,
+                confidence=decision.confidence if answered else None,
+            )
             click.echo("Great, glad that fixed it.")
             return
         text = "\n".join([text, *details])

@@ -18,6 +18,7 @@ from sqlmodel import Field, SQLModel
 
 from knowledge.article import Severity
 from knowledge.decision import Outcome
+from knowledge.learning.lessons import LessonKind, LessonSource
 
 metadata = SQLModel.metadata
 # Deterministic constraint names, so later migrations (SQLite batch mode included) can name them.
@@ -141,6 +142,9 @@ class Ticket(SQLModel, table=True):
     """The SLA state (`escalation.sla.SlaState`) the channel message last showed."""
     sla_check_at: datetime | None = _when(nullable=True, index=True)
     """When the SLA watch looks at this ticket next (`escalation/sla_watch.py`); None: never."""
+    solved_by: str | None = Field(default=None, sa_type=sa.String(255), index=True)
+    """What the resolving engineer said solved it: an article id, `knowledge.learning.NEW_PROBLEM`
+    (no article covers it yet), or None (none needed, or not said)."""
 
 
 class TicketEvent(SQLModel, table=True):
@@ -218,6 +222,26 @@ class Feedback(SQLModel, table=True):
     solved: bool
     comment: str = Field(default="", sa_type=sa.Text)
     at: datetime = _when()
+
+
+class LearnedLesson(SQLModel, table=True):
+    """A report learned as an example or counter-example of an article (`knowledge.learning`),
+    with who taught it, when, and from which conversation and ticket. Every replica reads it."""
+
+    __tablename__ = "learned_lesson"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: LessonKind = Field(sa_type=TextEnum(LessonKind))
+    article_id: str = Field(sa_type=sa.String(255), index=True)
+    source: LessonSource = Field(sa_type=TextEnum(LessonSource))
+    teacher: str = _user()
+    text: str = Field(sa_type=sa.Text)
+    conversation_key: str | None = Field(default=None, sa_type=sa.String(64), index=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    confidence: float | None = Field(default=None)
+    """The decision's confidence when the report was judged."""
+    created_at: datetime = _when()
 
 
 class OutboxStatus(StrEnum):

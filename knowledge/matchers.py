@@ -23,6 +23,7 @@ from knowledge.embedding import BertEncoder, EmbeddingModelError, Encoder, Vecto
 from knowledge.embedding_cache import EmbeddingCache, TunedLayersStore
 from knowledge.index import LexicalMatcher, Matcher
 from knowledge.layer_tuning import EncoderTuner, TuneConfig, training_texts
+from knowledge.learning import LearningMatcher, Lessons
 from knowledge.loader import KnowledgeBase
 from knowledge.semantic import SemanticConfig, SemanticMatcher
 from knowledge.triage import TriagePolicy
@@ -74,6 +75,8 @@ class MatcherFactory:
 
     The semantic matcher's encoder has its top layer tuned on each base's examples (`tune`;
     None: never), by one `EncoderTuner` that lives as long as the factory, so reloads reuse it.
+    With `lessons`, every matcher it builds is a `LearningMatcher` over them, so what was learned
+    outlives a reload of the base.
     """
 
     choice: MatcherChoice = MatcherChoice.AUTO
@@ -82,6 +85,7 @@ class MatcherFactory:
     tune: TuneConfig | None = field(default_factory=TuneConfig)
     precision: str = "int8"
     target_precision: float = 0.95
+    lessons: Lessons | None = None
 
     def __post_init__(self) -> None:
         self._calibrator = Calibrator(self.cache_dir, self.target_precision)
@@ -91,7 +95,14 @@ class MatcherFactory:
         self._lock = threading.Lock()
 
     def __call__(self, kb: KnowledgeBase) -> Matcher:
-        """The matcher for `kb`, its thresholds calibrated on `kb` (`calibrated`)."""
+        """The matcher for `kb`, its thresholds calibrated on `kb` (`calibrated`), wrapped to
+        apply what was learned when the factory has `lessons`."""
+        matcher = self._build(kb)
+        if self.lessons is None:
+            return matcher
+        return LearningMatcher(matcher, self.lessons, target_precision=self.target_precision)
+
+    def _build(self, kb: KnowledgeBase) -> Matcher:
         encoder = self.encoder()
         if encoder is None:
             lexical = LexicalMatcher(kb.articles)
@@ -152,10 +163,11 @@ def matcher_factory(
     tune: bool = True,
     precision: str = "int8",
     target_precision: float = 0.95,
+    lessons: Lessons | None = None,
 ) -> MatcherFactory:
     tuning = TuneConfig() if tune else None
     return MatcherFactory(
-        MatcherChoice(choice), model_path, cache_dir, tuning, precision, target_precision
+        MatcherChoice(choice), model_path, cache_dir, tuning, precision, target_precision, lessons
     )
 
 

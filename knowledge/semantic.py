@@ -9,7 +9,7 @@ task; the comparison of every variant is `bench/semantic_study.py`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -31,6 +31,8 @@ IntArray = npt.NDArray[np.int64]
 Method = Literal["prototypes", "centroid", "nearest", "knn", "head"]
 MOMENTUM = np.float32(0.9)
 Shortlist = tuple[float, float, float, float, float]
+CosineAdjuster = Callable[["Vectors", "Vectors"], "Vectors"]
+"""(queries, plain cosines reports x articles) -> cosines: what `knowledge.learning` adds."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,9 @@ class SemanticMatcher:
     name = "semantic"
     calibrated: Thresholds | None = None
     """Its thresholds, calibrated on its base (`knowledge.calibration`); None: not calibrated."""
+    adjust: CosineAdjuster | None = None
+    """Set by a decorator (`knowledge.learning.LearningMatcher`) to move cosines before the
+    softmax, so what was learned after the build counts without rebuilding the index."""
 
     def __init__(
         self,
@@ -101,6 +106,7 @@ class SemanticMatcher:
         self.config = config or SemanticConfig()
         self.articles = tuple(articles)
         self.encoder = encoder
+        self._cache = cache
         texts, owners = _units(self.articles, self.config.examples, self.config.titles)
         vectors = cache.embed(encoder, texts) if cache else encoder.encode(texts)
         self._owners = np.array(owners, dtype=np.int64)
@@ -122,6 +128,13 @@ class SemanticMatcher:
         needs_units = self.config.method in ("nearest", "knn") or bool(self.config.nearest_weight)
         self._units = units if needs_units else units[:0]
 
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Texts as this matcher compares them with its articles (what `adjust` receives)."""
+        vectors = (
+            self._cache.embed(self.encoder, texts) if self._cache else self.encoder.encode(texts)
+        )
+        return self._transform.apply(vectors)
+
     def scores(self, text: str) -> FloatArray:
         """Every article's score for `text`, 0..1, in the order the articles were given."""
         row: FloatArray = self.score_vectors(self.encoder.encode([text]), [text])[0]
@@ -142,6 +155,8 @@ class SemanticMatcher:
         if self._head is not None:
             return self._head.probabilities(queries), None
         plain = cosines = self._cosines(queries)
+        if self.adjust is not None:
+            plain = cosines = self.adjust(queries, plain)
         if self._lexical is not None and texts is not None:
             lexical = np.array([self._lexical.scores(t) for t in texts], dtype=np.float32)
             cosines = cosines + np.float32(self.config.lexical) * lexical

@@ -1,6 +1,7 @@
 """The ticket message's controls in the engineers' channel, and the ticket's thread.
 
-`ticket_ack`, `ticket_resolve` (opens the Resolve modal; its submission resolves) and
+`ticket_ack`, `ticket_resolve` (opens the Resolve modal; its submission resolves, and its
+`ticket_solved_by` picker loads its options from the knowledge base as the engineer types) and
 `ticket_reassign` (a user select). Only members of the channel may use them: anyone else gets
 an ephemeral refusal naming who can act, sent directly (it is for now, not for later). Words in
 a ticket's thread go to the reporter; other messages in the channel go on to the usual listener.
@@ -17,15 +18,19 @@ from slack_sdk import WebClient
 from bot.blocks import Message, api_args
 from bot.channel import (
     RESOLVE_MODAL,
+    SOLVED_BY_INPUT,
     EngineerReply,
     EngineersChannel,
+    article_options,
     read_resolve_view,
+    read_solved_by,
     resolve_view,
 )
 from bot.desk import Desk, Source
 from bot.listeners import messages
 from bot.members import ChannelMembers
 from escalation.db import database_away
+from knowledge.learning import NEW_PROBLEM
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +83,13 @@ def register(app: App, channel: EngineersChannel, members: ChannelMembers, desk:
 
     def submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ticket_id, resolution, teach = read_resolve_view(view)
+        solved_by = read_solved_by(view)
+        kb = desk.knowledge.current.kb
+        if solved_by not in (None, NEW_PROBLEM) and kb.by_id(solved_by or "") is None:
+            log.warning(
+                "ticket #%s: article %r is gone; resolved without one", ticket_id, solved_by
+            )
+            solved_by = None
         if not resolution.strip():
             ack(response_action="errors", errors={"resolution": "Say what fixed it."})
             return
@@ -86,12 +98,23 @@ def register(app: App, channel: EngineersChannel, members: ChannelMembers, desk:
         if not allowed(user, engineers, ticket_id):
             return
         try:
-            refusal = channel.resolve(ticket_id, user, resolution, teach=teach)
+            refusal = channel.resolve(ticket_id, user, resolution, teach=teach, solved_by=solved_by)
         except Exception:
             log.exception("could not resolve ticket #%s for %s", ticket_id, user)
             refusal = channel.refusal("gone", ticket_id)
         if refusal is not None:
             tell(user, engineers, refusal)
+
+    def options(ack: Ack, body: dict[str, Any]) -> None:
+        """The picker's options for what the engineer typed (answered in the request itself)."""
+        metadata = str((body.get("view") or {}).get("private_metadata") or "")
+        try:
+            suggested = channel.suggested(int(metadata)) if metadata.isdigit() else []
+        except Exception:
+            log.exception("could not read ticket %s's suggestions", metadata)
+            suggested = []
+        articles = desk.knowledge.current.kb.articles
+        ack(**article_options(articles, str(body.get("value") or ""), suggested))
 
     def in_channel(event: dict[str, Any]) -> bool:
         return bool(engineers) and event.get("channel") == engineers and "thread_ts" in event
@@ -117,6 +140,7 @@ def register(app: App, channel: EngineersChannel, members: ChannelMembers, desk:
     for action_id in (ACK, RESOLVE, REASSIGN):
         app.action(action_id)(clicked)
     app.view(RESOLVE_MODAL)(submitted)
+    app.options(SOLVED_BY_INPUT)(options)
     app.event("message", matchers=[in_channel])(thread_message)
 
 

@@ -38,6 +38,7 @@ TABLES = {
     "ticket_report",
     "storm_lock",
     "slack_receipt",
+    "learned_lesson",
 }
 
 

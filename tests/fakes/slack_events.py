@@ -210,9 +210,11 @@ def view_submission(
     private_metadata: str = "",
     team: str = TEAM,
     checked: dict[str, dict[str, list[str]]] | None = None,
+    selected: dict[str, dict[str, str]] | None = None,
 ) -> Payload:
-    """A modal's Submit; `values` maps block_id -> action_id -> the typed text, and `checked`
-    block_id -> action_id -> the values of the ticked checkboxes."""
+    """A modal's Submit; `values` maps block_id -> action_id -> the typed text, `checked`
+    block_id -> action_id -> the values of the ticked checkboxes, and `selected` block_id ->
+    action_id -> the value chosen in an `external_select`."""
     data = _template("view_submission.json")
     data["user"].update(id=user, team_id=team)
     data["team"] = {"id": team, "domain": "subarachnoid"}
@@ -232,8 +234,50 @@ def view_submission(
                 "type": "checkboxes",
                 "selected_options": options,
             }
+    for block_id, menus in (selected or {}).items():
+        for action_id, value in menus.items():
+            option = {"text": {"type": "plain_text", "text": value}, "value": value}
+            state.setdefault(block_id, {})[action_id] = {
+                "type": "external_select",
+                "selected_option": option,
+            }
     view["state"] = {"values": state}
     data.update(api_app_id=APP_ID, trigger_id=f"{next(_counter)}.{int(time.time())}.fake")
+    return _form_payload(data)
+
+
+def block_suggestion(
+    action_id: str,
+    block_id: str,
+    typed: str,
+    *,
+    callback_id: str,
+    private_metadata: str = "",
+    user: str = USER,
+    team: str = TEAM,
+) -> Payload:
+    """A select menu with an external data source asking for its options (`block_suggestion`),
+    as Slack sends it when a modal's menu opens or the person types in it: `typed` is `value`."""
+    view_id = f"V{next(_counter):010d}"
+    data: dict[str, Any] = {
+        "type": "block_suggestion",
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "container": {"type": "view", "view_id": view_id},
+        "api_app_id": APP_ID,
+        "token": "legacy-verification-token",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": typed,
+        "team": {"id": team, "domain": "subarachnoid"},
+        "view": {
+            "id": view_id,
+            "team_id": team,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": {}},
+        },
+    }
     return _form_payload(data)
 
 

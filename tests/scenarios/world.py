@@ -152,6 +152,7 @@ class Jethro:
             listener_threads=listeners,
             schedule=self.oncall,
             escalation=escalation,
+            lesson_poll_seconds=0.2,
         )
         app = create_app(services)
         if services.sla is not None:
@@ -424,20 +425,57 @@ class Engineer:
         )
         self.jethro.send(payload)
 
-    def resolve(self, ticket: dict[str, Any], resolution: str, *, add_to_kb: bool = False) -> None:
-        """Press Resolve, type the resolution in the modal, maybe tick the box, and submit."""
+    def resolve(
+        self,
+        ticket: dict[str, Any],
+        resolution: str,
+        *,
+        add_to_kb: bool = False,
+        solved_by: str | None = None,
+    ) -> None:
+        """Press Resolve, type the resolution in the modal, maybe tick the box, maybe pick the
+        article that solved it (`solved_by`, an option value), and submit."""
+        view = self.open_resolve(ticket)
+        self.submit(view, resolution, add_to_kb=add_to_kb, solved_by=solved_by)
+
+    def open_resolve(self, ticket: dict[str, Any]) -> dict[str, Any]:
+        """Press Resolve: the modal Slack opens."""
         opened = len(self.jethro.slack.calls("views.open"))
         self.click("ticket_resolve", ticket)
-        view = self.jethro.slack.wait_for("views.open", opened + 1, WAIT)[-1].response["view"]
-        self.submit(view, resolution, add_to_kb=add_to_kb)
+        view: dict[str, Any] = self.jethro.slack.wait_for("views.open", opened + 1, WAIT)[
+            -1
+        ].response["view"]
+        return view
 
-    def submit(self, view: dict[str, Any], resolution: str, *, add_to_kb: bool = False) -> None:
+    def types_in_picker(self, view: dict[str, Any], typed: str) -> dict[str, Any]:
+        """Type in the modal's article picker: the options Jethro sends back."""
+        payload = slack.block_suggestion(
+            "ticket_solved_by",
+            "solved_by",
+            typed,
+            callback_id=view["callback_id"],
+            private_metadata=view["private_metadata"],
+            user=self.id,
+        )
+        reply = self.jethro.send(payload)
+        assert reply.status == 200, reply
+        return dict(reply.json())
+
+    def submit(
+        self,
+        view: dict[str, Any],
+        resolution: str,
+        *,
+        add_to_kb: bool = False,
+        solved_by: str | None = None,
+    ) -> None:
         payload = slack.view_submission(
             view["callback_id"],
             {"resolution": {"text": resolution}},
             user=self.id,
             private_metadata=view["private_metadata"],
             checked={"teach": {"add_to_kb": ["draft"] if add_to_kb else []}},
+            selected={"solved_by": {"ticket_solved_by": solved_by}} if solved_by else None,
         )
         reply = self.jethro.send(payload)
         assert reply.status == 200, reply
