@@ -240,6 +240,43 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
 
 
+@kb.command("replay")
+@click.argument("stream", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kb",
+    "kb_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Knowledge-base folder to start from (copied; the copy learns, never this one).",
+)
+@click.option(
+    "--window",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Reports per window of the learning curve.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+def kb_replay(stream: Path, kb_dir: Path, window: int, as_json: bool) -> None:
+    """Replay labelled reports (JSONL lines {"text": ..., "label": ...}) through the real
+    decision and learning, with simulated employees, engineers and an admin, on a scratch
+    database and a scratch copy of the base; print the learning curve per window."""
+    from bot.replay import replay, report_json, report_text
+    from knowledge.evaluate import read_queries
+
+    _settings()
+    try:
+        labelled = read_queries(stream)
+    except JethroError as exc:
+        _fail(str(exc))
+    try:
+        judged = replay(kb_dir, labelled)
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    report = report_json(judged, window)
+    click.echo(json.dumps(report, indent=2) if as_json else report_text(report))
+
+
 @main.group()
 def tickets() -> None:
     """List and inspect tickets."""
