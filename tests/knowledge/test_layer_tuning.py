@@ -252,12 +252,16 @@ def test_weights_tuned_with_other_settings_or_damaged_are_never_used(
 def test_jethro_tune_off_serves_the_untuned_model(tmp_path: Path) -> None:
     from bot.config import load_settings
     from bot.runtime import matcher_builder
+    from knowledge.learning import LearningMatcher
     from knowledge.semantic import SemanticMatcher
 
     kb = load_kb(sample_kb_path())
     env = {"JETHRO_MATCHER": "semantic", "JETHRO_CACHE_DIR": str(tmp_path)}
-    off = matcher_builder(load_settings({**env, "JETHRO_TUNE": "off"}))(kb)
+    served = matcher_builder(load_settings({**env, "JETHRO_TUNE": "off"}))(kb)
 
+    # the bot serves its matcher wrapped with what it learns; the semantic one decides inside
+    assert isinstance(served, LearningMatcher)
+    off = served.inner
     assert isinstance(off, SemanticMatcher)
     assert "+top" not in off.encoder.model_id
     assert not (tmp_path / "tuned").exists()

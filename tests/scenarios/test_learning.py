@@ -23,12 +23,13 @@ from tests.scenarios.world import (
 
 VPN = "vpn-disconnects"
 WRONG = "vpn-cannot-connect"
-# The sample base suggests VPN articles for the first two and escalates the third: the unknown
-# "kraken" words weaken every article. Learned, the three are one problem.
+# The sample base, with the thresholds calibrated on it (suggest at 0.95), suggests both VPN
+# articles for the taught reports and hands LATER over: the unknown "kraken" words weaken every
+# article. Learned, they are one problem.
 TAUGHT = (
-    "my vpn keeps dropping since the kraken update",
-    "since the kraken update my vpn keeps dropping",
-    "my vpn keeps dropping after the kraken update",
+    "my vpn keeps disconnecting after the kraken update",
+    "since the kraken update my globalprotect vpn keeps disconnecting",
+    "the globalprotect vpn keeps disconnecting me after the kraken update",
 )
 LATER = "the kraken update broke my vpn, it keeps dropping"
 
@@ -92,8 +93,9 @@ def test_one_person_confirming_twenty_wrong_answers_teaches_nobody_else(jethro: 
 
     with session(jethro.engine) as db:
         assert len(list_lessons(db)) == 40  # stored, with who taught them, for admins to see
-    assert answered_with(jethro, person(jethro, 2), LATER) != WRONG
-    assert answered_with(jethro, person(jethro, 3), TAUGHT[0]) != WRONG
+    # decided as before anyone taught: handed over, and suggested (not answered with WRONG)
+    assert answered_with(jethro, person(jethro, 2), LATER) is None
+    assert answered_with(jethro, person(jethro, 3), TAUGHT[0]) is None
 
 
 def test_still_broken_stops_that_answer_for_the_report_and_close_ones(
