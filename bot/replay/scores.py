@@ -33,21 +33,28 @@ class Judged:
 
 
 def scores(judged: Sequence[Judged]) -> dict[str, object]:
-    """One entry of the JSON: `reports`, `answered`, `answered_precision`, `deflection`,
-    `oos_recall` (None without an "oos" report), `escalated`, `learned`, `published`."""
+    """One entry of the JSON: `reports`, `answered_precision`, `deflection`, `oos_recall`
+    (None without an "oos" report), `escalated`, `learned`, `published`, and the counts the
+    rates are made of (`answered`, `right`, `in_scope`, `oos`, `oos_kept`), so that windows
+    add up into longer ones."""
     answered = [j for j in judged if j.answered is not None]
     in_scope = [j for j in judged if j.label != OOS]
     oos = [j for j in judged if j.label == OOS]
     right = sum(j.right for j in judged)
+    kept = sum(j.answered is None for j in oos)
     return {
         "reports": len(judged),
-        "answered": len(answered),
         "answered_precision": _rate(right, len(answered)),
         "deflection": _rate(right, len(in_scope)),
-        "oos_recall": _rate(sum(j.answered is None for j in oos), len(oos)),
+        "oos_recall": _rate(kept, len(oos)),
         "escalated": sum(j.escalated for j in judged),
         "learned": sum(j.learned for j in judged),
         "published": sum(j.published for j in judged),
+        "answered": len(answered),
+        "right": right,
+        "in_scope": len(in_scope),
+        "oos": len(oos),
+        "oos_kept": kept,
     }
 
 
