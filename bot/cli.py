@@ -21,9 +21,10 @@ from dotenv import find_dotenv, load_dotenv
 
 from bot.config import SETTINGS, Settings, load_settings, settings_markdown
 from bot.flow import TriageFlow
+from bot.learning import pull_learned
 from bot.logs import configure_logging
 from bot.preview import format_decision
-from bot.runtime import KnowledgeRuntime, load_knowledge, open_database
+from bot.runtime import KnowledgeRuntime, load_knowledge, open_database, served_database
 from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
@@ -230,6 +231,9 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
         _fail(str(exc))
     knowledge = _knowledge(settings, kb_dir)
     matcher = knowledge.matcher
+    engine = served_database(settings)
+    if engine is not None:  # decide as the bots serve: with what they learned, refit thresholds
+        pull_learned(matcher, engine)
     report = evaluate(
         knowledge.kb.articles,
         labelled,
@@ -495,6 +499,83 @@ def _window(text: str) -> timedelta:
         return parse_duration(text)
     except JethroError as exc:
         _fail(str(exc), EXIT_USAGE)
+
+
+@kb.group("learned")
+def kb_learned() -> None:
+    """See, remove and export what the bots learned from outcomes (docs/learning.md)."""
+
+
+@kb_learned.command("list")
+@click.option("--article", "article_id", default=None, help="Only this article's lessons.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+def kb_learned_list(article_id: str | None, as_json: bool) -> None:
+    """Every learned example and counter-example, oldest first, with who taught it, when, and
+    from which conversation and ticket."""
+    from escalation.db import session
+    from escalation.lessons import lesson_json, list_lessons
+
+    with session(open_database(_settings())) as db:
+        lessons = list_lessons(db, article_id=article_id)
+    for lesson in lessons:
+        if as_json:
+            click.echo(json.dumps(lesson_json(lesson)))
+            continue
+        ticket = f" ticket #{lesson.ticket_id}" if lesson.ticket_id is not None else ""
+        click.echo(
+            f"#{lesson.id} {lesson.kind.value} of {lesson.article_id} · {lesson.source.value} "
+            f"by {lesson.teacher} at {lesson.created_at:%Y-%m-%d %H:%M}{ticket} · "
+            f"{' '.join(lesson.text.split())[:100]}"
+        )
+    if not lessons and not as_json:
+        click.echo("Nothing learned yet.")
+
+
+@kb_learned.command("remove")
+@click.argument("lesson_id", type=int)
+def kb_learned_remove(lesson_id: int) -> None:
+    """Remove one lesson: every bot stops using it at its next sync (within seconds)."""
+    from escalation.db import session
+    from escalation.lessons import remove_lesson
+
+    with session(open_database(_settings())) as db:
+        removed = remove_lesson(db, lesson_id)
+    if not removed:
+        _fail(f"no learned lesson #{lesson_id}; `jethro kb learned list` shows them.")
+    click.echo(f"Removed lesson #{lesson_id}; the bots stop using it at their next sync.")
+
+
+@kb_learned.command("export")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def kb_learned_export(directory: Path) -> None:
+    """Write the learned examples that count (taught by an engineer, or by two people) into
+    their articles' markdown in DIRECTORY, for review in git. Running it again adds nothing."""
+    from escalation.db import session
+    from escalation.lessons import list_lessons
+    from knowledge.learning import LearningMatcher, LessonKind
+    from knowledge.learning.export import export_examples
+
+    settings = _settings()
+    engine = open_database(settings)
+    knowledge = _knowledge(settings, directory)
+    pull_learned(knowledge.matcher, engine)
+    matcher = knowledge.matcher
+    in_force = matcher.in_force() if isinstance(matcher, LearningMatcher) else frozenset()
+    with session(engine) as db:
+        lessons = [x for x in list_lessons(db) if x.kind is LessonKind.EXAMPLE]
+    examples = [(x.article_id, x.text) for x in lessons if x.id in in_force]
+    done = export_examples(directory, examples)
+    for path, texts in sorted(done.written.items()):
+        click.echo(f"{_shown_path(directory / path)}: {len(texts)} example(s) added")
+    for article_id, text, why in done.skipped:
+        click.echo(f"skipped for {article_id}: {text[:80]!r} ({why})")
+    waiting = len(lessons) - len(examples)
+    total = sum(len(t) for t in done.written.values())
+    click.echo(
+        f"{total} example(s) written to {len(done.written)} file(s); {waiting} learned "
+        "example(s) not counting yet (they need a second person) left out.",
+        err=True,
+    )
 
 
 @kb.command("gaps")

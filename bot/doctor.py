@@ -24,6 +24,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.figures import duration_text
+from bot.learning import pull_learned
 from bot.runtime import kb_root, matcher_builder
 from escalation.backlog import (
     errors_by_count,
@@ -33,7 +34,13 @@ from escalation.backlog import (
     stuck_messages,
 )
 from escalation.clock import Clock
-from escalation.db import alembic_config, current_revision, head_revision, make_engine
+from escalation.db import (
+    alembic_config,
+    current_revision,
+    head_revision,
+    make_engine,
+    missing_sqlite_file,
+)
 from escalation.errors import JethroError
 from escalation.models import OutboxMessage, Ticket, TicketStatus
 from escalation.outbox import OPERATOR_ERRORS
@@ -165,7 +172,7 @@ def _database(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
     except JethroError as exc:
         return Check("database", Status.FAIL, str(exc), "correct DATABASE_URL")
     shown = engine.url.render_as_string(hide_password=True)
-    if _missing_sqlite_file(engine):
+    if missing_sqlite_file(engine):
         engine.dispose()
         return Check(
             "database",
@@ -491,6 +498,8 @@ def _thresholds(found: _Found, now: datetime, kb_dir: Path | None) -> Check:
         matcher = matcher_builder(found.settings)(kb)
     except (JethroError, OSError) as exc:
         return _skipped("thresholds", f"the matcher does not build ({exc})")
+    if found.engine is not None:
+        pull_learned(matcher, found.engine)  # the verdicts a running bot refits them on
     return Check("thresholds", Status.OK, found.settings.thresholds(matcher).describe())
 
 
@@ -509,14 +518,6 @@ def _unreachable(name: str, settings: Settings, exc: Exception) -> Check:
 
 def _more(count: int) -> tuple[str, ...]:
     return (f"…and {count - SHOWN} more",) if count > SHOWN else ()
-
-
-def _missing_sqlite_file(engine: Engine) -> bool:
-    """Connecting would create an empty file: a wrong path must not look like a new database."""
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
-        return False
-    return not database.startswith("file:") and not Path(database).expanduser().exists()
 
 
 def _known_revision(revision: str) -> bool:

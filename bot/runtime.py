@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import Engine
 
 from bot.config import Settings
-from escalation.db import make_engine, upgrade
+from escalation.db import current_revision, head_revision, make_engine, missing_sqlite_file, upgrade
+from escalation.errors import JethroError
 from knowledge.index import Matcher
 from knowledge.learning import Lessons
 from knowledge.loader import KnowledgeBase, load_kb, sample_kb_path
@@ -60,6 +61,18 @@ def open_database(settings: Settings) -> Engine:
     engine = make_engine(settings.database_url)
     upgrade(engine)
     return engine
+
+
+def served_database(settings: Settings) -> Engine | None:
+    """The bots' database when it exists at the newest migration, for a command that only reads
+    what they learned (`kb eval`); None otherwise. Never creates or migrates it."""
+    try:
+        engine = make_engine(settings.database_url)
+        if not missing_sqlite_file(engine) and current_revision(engine) == head_revision():
+            return engine
+    except JethroError:
+        pass
+    return None
 
 
 def open_slack_services(settings: Settings, override: Path | None = None) -> Services:

@@ -107,6 +107,14 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def missing_sqlite_file(engine: Engine) -> bool:
+    """Connecting would create an empty file: a wrong path must not look like a new database."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or database in ("", ":memory:"):
+        return False
+    return not database.startswith("file:") and not Path(database).expanduser().exists()
+
+
 def head_revision() -> str:
     """The newest revision this version of Jethro ships."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()

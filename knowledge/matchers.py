@@ -98,7 +98,9 @@ class MatcherFactory:
         """The matcher for `kb`, its thresholds calibrated on `kb` (`calibrated`), wrapped to
         apply what was learned when the factory has `lessons`."""
         matcher = self._build(kb)
-        return matcher if self.lessons is None else LearningMatcher(matcher, self.lessons)
+        if self.lessons is None:
+            return matcher
+        return LearningMatcher(matcher, self.lessons, target_precision=self.target_precision)
 
     def _build(self, kb: KnowledgeBase) -> Matcher:
         encoder = self.encoder()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from knowledge.article import Action
 from knowledge.decision import Candidate, Decision, Outcome, confidence_text
 from knowledge.index import Matcher, ShortlistMatcher
+from knowledge.reports import readings
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,16 @@ DEFAULT_POLICY = TriagePolicy()
 
 
 def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -> Decision:
-    """The outcome for one report, with a reason a person can read."""
+    """The outcome for one report, with a reason a person can read.
+
+    Matched on the report's prose (`gist`): pasted logs and traces are for the engineer who may
+    read the ticket, not for choosing an article.
+    """
     if not text.strip():
         return Decision(Outcome.ESCALATE, None, 0.0, (), "the report is empty")
-    ranked = matcher.rank(text, limit=policy.rank_limit)
+    ranked, confidence = _best_reading(text, matcher, policy)
     if not ranked:
         return Decision(Outcome.ESCALATE, None, 0.0, (), "no article shares any words with it")
-    confidence = matcher.confidence(ranked)
     best = replace(ranked[0], confidence=confidence)
     ranked = [best, *ranked[1:]]
     candidates = tuple(ranked)
@@ -81,6 +85,20 @@ def decide(text: str, matcher: Matcher, policy: TriagePolicy = DEFAULT_POLICY) -
         f"{confidence_text(confidence)}; answering needs {policy.answer_threshold * 100:.0f}%)"
     )
     return Decision(Outcome.ESCALATE, None, confidence, candidates, reason)
+
+
+def _best_reading(
+    text: str, matcher: Matcher, policy: TriagePolicy
+) -> tuple[list[Candidate], float]:
+    """The ranking of the reading the matcher is surest of (`readings`)."""
+    best: tuple[list[Candidate], float] = ([], 0.0)
+    for reading in readings(text):
+        ranked = matcher.rank(reading, limit=policy.rank_limit)
+        if ranked:
+            confidence = matcher.confidence(ranked)
+            if not best[0] or confidence > best[1]:
+                best = (ranked, confidence)
+    return best
 
 
 def _matched(candidate: Candidate, confidence: float) -> str:

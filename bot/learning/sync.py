@@ -16,11 +16,19 @@ from sqlalchemy.engine import Engine
 
 from escalation.db import session
 from escalation.lessons import lesson_ids, lesson_marks, lessons_after, lessons_by_id
-from knowledge.learning import Lessons
+from knowledge.index import Matcher
+from knowledge.learning import LearningMatcher, Lessons
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
+
+
+def pull_learned(matcher: Matcher, engine: Engine) -> None:
+    """Give a command's matcher what the bots learned (and the verdicts their thresholds are
+    refit on), so `kb eval` and `doctor` show the decision the bots serve."""
+    if isinstance(matcher, LearningMatcher):
+        LessonSync(engine, matcher.lessons).pull()
 
 
 class LessonSync:

@@ -9,6 +9,10 @@ embedded once (one text) and joins small arrays kept beside the index. At match 
   article's own examples (its title and examples in the base, and its learned examples in
   force): the article is not answered, suggested or routed for that report.
 With no lesson in force the inner matcher answers alone, unchanged.
+
+The verdicts among the lessons (Solved / Still broken on an answer, with the answer's confidence)
+refit the answer threshold once there are enough of them (`refit_from_verdicts`): `calibrated`
+then says "outcomes" instead of the base's calibration, wherever thresholds are read.
 """
 
 from __future__ import annotations
@@ -16,16 +20,17 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
 from knowledge.article import Article
+from knowledge.calibration import Thresholds, refit_from_verdicts
 from knowledge.decision import Candidate
 from knowledge.embedding import Vectors
 from knowledge.index import Matcher, ShortlistMatcher, top_candidates
-from knowledge.learning.lessons import Lesson, LessonKind, Lessons
+from knowledge.learning.lessons import Lesson, LessonKind, Lessons, LessonSource
 from knowledge.learning.spaces import Space, space_for
 from knowledge.learning.trust import examples_in_force
 from knowledge.semantic import SemanticMatcher
@@ -89,8 +94,16 @@ class LearningMatcher:
     embedded, and only the changed articles' trust is worked out again.
     """
 
-    def __init__(self, inner: Matcher, lessons: Lessons, space: Space | None = None) -> None:
+    def __init__(
+        self,
+        inner: Matcher,
+        lessons: Lessons,
+        space: Space | None = None,
+        target_precision: float = 0.95,
+    ) -> None:
+        """`target_precision`: what the refit on verdicts aims at (`JETHRO_TARGET_PRECISION`)."""
         self.inner = inner
+        self.target_precision = target_precision
         self.name = inner.name
         self.lessons = lessons
         self.articles: tuple[Article, ...] = tuple(getattr(inner, "articles", ()))
@@ -103,14 +116,16 @@ class LearningMatcher:
         """Per article: the ids of its examples, and of those in force."""
         self._own: dict[int, Vectors] = {}
         self._state = _empty_state(1)
+        self._refit: Thresholds | None = None
         if isinstance(inner, SemanticMatcher) and self._space is not None:
             inner.adjust = self._adjust
 
     @property
     def calibrated(self) -> object:
-        """The wrapped matcher's calibrated thresholds: lessons move scores, not the base's
-        calibration (`knowledge.matchers.calibrated` reads this)."""
-        return getattr(self.inner, "calibrated", None)
+        """The thresholds refit on the verdicts once there are enough, else the wrapped
+        matcher's calibrated ones (`knowledge.matchers.calibrated` reads this)."""
+        self.state()
+        return self._refit or getattr(self.inner, "calibrated", None)
 
     # The Matcher protocol.
 
@@ -153,6 +168,7 @@ class LearningMatcher:
 
     def _catch_up(self) -> None:
         version, held = self.lessons.snapshot()
+        self._refit = self._refit_thresholds(held)
         space = self._space
         lessons = {i: x for i, x in held.items() if x.article_id in self._position}
         if space is None:
@@ -186,6 +202,22 @@ class LearningMatcher:
         in_force = sorted(i for _, kept in groups.values() for i in kept)
         self._state = self._build(lessons, in_force, counters, space)
         self._version = version
+
+    def _refit_thresholds(self, held: dict[int, Lesson]) -> Thresholds | None:
+        """The answer threshold refit on every verdict held (in id order, so every replica
+        holding the same rows refits the same), or None while they are too few."""
+        current = getattr(self.inner, "calibrated", None)
+        if not isinstance(current, Thresholds):
+            return None
+        verdicts = [
+            (x.confidence, x.kind is LessonKind.EXAMPLE)
+            for _, x in sorted(held.items())
+            if x.source is LessonSource.VERDICT and x.confidence is not None
+        ]
+        found = refit_from_verdicts(verdicts, self.target_precision, current)
+        if found is None:
+            return None
+        return replace(found, note=f"refit on {len(verdicts)} verdicts of answers")
 
     def _build(
         self, lessons: dict[int, Lesson], in_force: list[int], counters: list[Lesson], space: Space
