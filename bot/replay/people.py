@@ -103,9 +103,8 @@ class People:
         for proposal in proposals(world.desk.engine):
             if proposal.count < ADMIN_AFTER:
                 break  # largest first
-            label, count = Counter(self.label_of[t.ticket] for t in proposal.tickets).most_common(
-                1
-            )[0]
+            labels = Counter(self.label_of[t.ticket] for t in proposal.tickets)
+            label, count = labels.most_common(1)[0]
             kb = world.knowledge.current.kb
             if count < ADMIN_AFTER or label == OOS or kb.by_id(label) is not None:
                 continue

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.channel import EngineersChannel
 from bot.config import Settings, load_settings
@@ -49,11 +49,9 @@ class World:
 
     def conversation(self, reporter: str) -> SlackConversation | None:
         """The reporter's conversation (each replayed report has its own reporter)."""
+        query = select(SlackConversation).where(col(SlackConversation.reporter) == reporter)
         with session(self.desk.engine) as db:
-            found = db.execute(
-                sa.select(SlackConversation).where(col(SlackConversation.reporter) == reporter)
-            ).scalar_one_or_none()
-            return found
+            return db.exec(query).first()
 
     def delivered(self, conversation: SlackConversation, ts: str) -> None:
         """The bot's first message of `conversation` was posted as `ts` (what the outbox's hook
