@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from knowledge.learning import LearningMatcher
 from knowledge.loader import load_kb
 from tests.bot.cli_driver import run_jethro
 from tests.scenarios.test_learning import LATER, TAUGHT, VPN, answered_with, escalate, person
@@ -22,6 +23,13 @@ def learned_list(jethro: Jethro) -> list[dict[str, object]]:
     run = run_jethro("kb", "learned", "list", "--json", env=env(jethro))
     assert run.code == 0, run.err
     return [json.loads(line) for line in run.out.splitlines()]
+
+
+def held(jethro: Jethro) -> int:
+    """How many lessons the running bot holds (pulled from the database)."""
+    matcher = jethro.knowledge.current.matcher
+    assert isinstance(matcher, LearningMatcher)
+    return len(matcher.lessons)
 
 
 def engineer_teaches(jethro: Jethro, engineers: Engineers) -> None:
@@ -49,7 +57,7 @@ def test_admins_list_what_was_learned_with_who_when_and_which_ticket_and_remove_
     removed = run_jethro("kb", "learned", "remove", str(lesson["id"]), env=env(jethro))
     assert removed.code == 0, removed.err
     # the bot is another process: it drops the lesson at its next sync, and decides as before
-    wait_until(lambda: len(jethro.knowledge.current.matcher.lessons) == 0, "still held")  # type: ignore[attr-defined]
+    wait_until(lambda: held(jethro) == 0, "the bot still holds the removed lesson")
     assert answered_with(jethro, person(jethro, 3), ASKED) is None
     assert learned_list(jethro) == []
 

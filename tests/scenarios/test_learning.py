@@ -77,6 +77,7 @@ def test_two_people_confirming_a_pick_teach_the_bot_to_answer_the_next(jethro: J
     assert answered_with(jethro, person(jethro, 3), LATER) == VPN
     with session(jethro.engine) as db:
         lessons = list_lessons(db)
+        assert verdict_pairs(db) == []  # a Solved on a pick is no verdict on the answer threshold
     assert {(x.kind, x.source, x.article_id) for x in lessons} == {
         (LessonKind.EXAMPLE, LessonSource.PICK, VPN),
         (LessonKind.EXAMPLE, LessonSource.VERDICT, VPN),
