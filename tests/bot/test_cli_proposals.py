@@ -18,10 +18,11 @@ from escalation.clock import FixedClock
 from escalation.db import session
 from escalation.tickets import get_ticket, open_ticket
 from knowledge.learning import NEW_PROBLEM
-from knowledge.live import LiveKnowledge
+from knowledge.live import KnowledgeWatcher, LiveKnowledge
 from knowledge.loader import sample_kb_path
 from knowledge.triage import decide
 from tests.bot.cli_driver import run_jethro
+from tests.scenarios.world import wait_until
 
 KRAKEN = (
     "the kraken badge printer spits out blank badges",
@@ -78,7 +79,7 @@ def test_tickets_of_one_new_problem_are_one_proposal(engine: Engine, database_ur
     assert (second["count"], second["tickets"][0]["report"]) == (1, ELSE)
 
 
-def test_a_published_proposal_is_a_clean_article_matched_after_the_reload(
+def test_a_published_proposal_is_a_clean_article_the_watcher_serves(
     engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
     numbers = resolve_all(engine, database_url)
@@ -86,22 +87,27 @@ def test_a_published_proposal_is_a_clean_article_matched_after_the_reload(
     env = {"DATABASE_URL": database_url, "JETHRO_MATCHER": "lexical"}
     settings = load_settings(env)
     knowledge = LiveKnowledge(kb, matcher_builder(settings))
+    watcher = KnowledgeWatcher(knowledge, poll_seconds=0.05)
     report = "kraken badge printer gives blank badges"
     assert decide(report, knowledge.current.matcher).article is None
+    watcher.start()
+    try:
+        done = run_jethro(
+            "kb", "publish", str(numbers[1]), "--kb", str(kb), "--title", "Blank badges", env=env
+        )
 
-    done = run_jethro(
-        "kb", "publish", str(numbers[1]), "--kb", str(kb), "--title", "Blank badges", env=env
-    )
-
-    assert done.code == 0, done.err
+        assert done.code == 0, done.err
+        wait_until(lambda: knowledge.current.kb.by_id("blank-badges"), "the watcher's reload")
+    finally:
+        watcher.stop()
     written = kb / "blank-badges.md"
     assert str(written.name) in done.out
     text = written.read_text()
     assert all(f"- {line}" in text for line in KRAKEN) and FIX in text
     lint = run_jethro("kb", "lint", "--strict", str(kb), env=env)
     assert lint.code == 0, lint.out + lint.err
-    knowledge.reload()
-    decision = decide(report, knowledge.current.matcher, settings.policy(knowledge.current.matcher))
+    matcher = knowledge.current.matcher
+    decision = decide(report, matcher, settings.policy(matcher))
     assert decision.candidates[0].article.id == "blank-badges"
     assert decision.candidates[0].article.title == "Blank badges"
     with session(engine) as db:
