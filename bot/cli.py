@@ -29,6 +29,7 @@ from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
 from escalation.threads import ADDED_LATER
+from knowledge.learning import Lesson, LessonKind
 from knowledge.triage import decide
 
 EXIT_USAGE = 2
@@ -506,25 +507,49 @@ def kb_learned() -> None:
     """See, remove and export what the bots learned from outcomes (docs/learning.md)."""
 
 
+def _lessons_counting(kb_dir: Path | None) -> tuple[list[Lesson], frozenset[int]]:
+    """Every stored lesson, and the ids of those that count on the base in `kb_dir` (the served
+    one by default): its matcher is built and given them as a bot's would be."""
+    from escalation.db import session
+    from escalation.lessons import list_lessons
+    from knowledge.learning import LearningMatcher
+
+    settings = _settings()
+    engine = open_database(settings)
+    knowledge = _knowledge(settings, kb_dir)
+    pull_learned(knowledge.matcher, engine)
+    matcher = knowledge.matcher
+    with session(engine) as db:
+        lessons = list_lessons(db)
+    if not isinstance(matcher, LearningMatcher):
+        return lessons, frozenset()
+    articles = {a.id for a in knowledge.kb.articles}
+    counters = {x.id for x in lessons if x.kind is LessonKind.COUNTER and x.article_id in articles}
+    return lessons, matcher.in_force() | counters
+
+
 @kb_learned.command("list")
+@_kb_option
 @click.option("--article", "article_id", default=None, help="Only this article's lessons.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
-def kb_learned_list(article_id: str | None, as_json: bool) -> None:
-    """Every learned example and counter-example, oldest first, with who taught it, when, and
-    from which conversation and ticket."""
-    from escalation.db import session
-    from escalation.lessons import lesson_json, list_lessons
+def kb_learned_list(kb_dir: Path | None, article_id: str | None, as_json: bool) -> None:
+    """Every learned example and counter-example, oldest first, with who taught it, when, from
+    which conversation and ticket, and whether it counts (an employee's example waits for a
+    second person)."""
+    from escalation.lessons import lesson_json
 
-    with session(open_database(_settings())) as db:
-        lessons = list_lessons(db, article_id=article_id)
+    lessons, counting = _lessons_counting(kb_dir)
+    lessons = [x for x in lessons if article_id is None or x.article_id == article_id]
     for lesson in lessons:
+        counts = lesson.id in counting
         if as_json:
-            click.echo(json.dumps(lesson_json(lesson)))
+            click.echo(json.dumps({**lesson_json(lesson), "counts": counts}))
             continue
         ticket = f" ticket #{lesson.ticket_id}" if lesson.ticket_id is not None else ""
+        state = "counts" if counts else "waits for a second person"
         click.echo(
             f"#{lesson.id} {lesson.kind.value} of {lesson.article_id} · {lesson.source.value} "
-            f"by {lesson.teacher} at {lesson.created_at:%Y-%m-%d %H:%M}{ticket} · "
+            f"by {lesson.teacher} at {lesson.created_at:%Y-%m-%d %H:%M}{ticket} · {state} · "
             f"{' '.join(lesson.text.split())[:100]}"
         )
     if not lessons and not as_json:
@@ -550,20 +575,11 @@ def kb_learned_remove(lesson_id: int) -> None:
 def kb_learned_export(directory: Path) -> None:
     """Write the learned examples that count (taught by an engineer, or by two people) into
     their articles' markdown in DIRECTORY, for review in git. Running it again adds nothing."""
-    from escalation.db import session
-    from escalation.lessons import list_lessons
-    from knowledge.learning import LearningMatcher, LessonKind
     from knowledge.learning.export import export_examples
 
-    settings = _settings()
-    engine = open_database(settings)
-    knowledge = _knowledge(settings, directory)
-    pull_learned(knowledge.matcher, engine)
-    matcher = knowledge.matcher
-    in_force = matcher.in_force() if isinstance(matcher, LearningMatcher) else frozenset()
-    with session(engine) as db:
-        lessons = [x for x in list_lessons(db) if x.kind is LessonKind.EXAMPLE]
-    examples = [(x.article_id, x.text) for x in lessons if x.id in in_force]
+    everything, counting = _lessons_counting(directory)
+    lessons = [x for x in everything if x.kind is LessonKind.EXAMPLE]
+    examples = [(x.article_id, x.text) for x in lessons if x.id in counting]
     done = export_examples(directory, examples)
     for path, texts in sorted(done.written.items()):
         click.echo(f"{_shown_path(directory / path)}: {len(texts)} example(s) added")

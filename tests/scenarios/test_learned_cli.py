@@ -16,7 +16,11 @@ ASKED = "kraken update broke my vpn"
 
 
 def env(jethro: Jethro) -> dict[str, str]:
-    return {"DATABASE_URL": jethro.settings.database_url, "JETHRO_MATCHER": "lexical"}
+    return {
+        "DATABASE_URL": jethro.settings.database_url,
+        "JETHRO_MATCHER": "lexical",
+        "JETHRO_KB_DIR": str(jethro.kb),
+    }
 
 
 def learned_list(jethro: Jethro) -> list[dict[str, object]]:
@@ -50,8 +54,10 @@ def test_admins_list_what_was_learned_with_who_when_and_which_ticket_and_remove_
     assert lesson["teacher"] == "U0ENGINEER" and lesson["text"] == LATER
     assert lesson["ticket"] == jethro.tickets()[0].id and lesson["conversation"]
     assert str(lesson["created_at"]).startswith(f"{jethro.clock.now():%Y-%m-%d}")
+    assert lesson["counts"] is True  # an engineer's word counts at once
     shown = run_jethro("kb", "learned", "list", env=env(jethro)).out
     assert f"#{lesson['id']} example of {VPN} · engineer by U0ENGINEER" in shown
+    assert " · counts · " in shown
     assert f"ticket #{lesson['ticket']}" in shown
 
     removed = run_jethro("kb", "learned", "remove", str(lesson["id"]), env=env(jethro))
@@ -73,6 +79,8 @@ def test_export_writes_the_examples_that_count_into_the_articles_markdown_once(
     alone.click("kb_pick", reply, value="vpn-cannot-connect")
     jethro.settle()
     engineer_teaches(jethro, engineers)
+    counts = {(x["source"], x["teacher"]): x["counts"] for x in learned_list(jethro)}
+    assert counts == {("pick", "U0PERSON05"): False, ("engineer", "U0ENGINEER"): True}
     review = copy_of_sample_kb(tmp_path / "review")
     lint_before = run_jethro("kb", "lint", str(review), env=env(jethro))
     before = {p.name: p.read_text() for p in review.rglob("*.md")}
