@@ -39,12 +39,16 @@ def test_the_new_problem_is_published_after_three_tickets_and_answered_from_then
     assert sorted(p.name for p in kb.rglob("*")) == before  # only the scratch copy learned
 
 
-def test_the_command_prints_the_learning_curve_as_json_per_window() -> None:
+def test_the_command_prints_the_learning_curve_as_json_per_window(tmp_path: Path) -> None:
+    operators = tmp_path / "jethro.db"
+    env = {**LEXICAL, "DATABASE_URL": f"sqlite:///{operators}"}
+
     done = run_jethro(
-        "kb", "replay", "--kb", str(KB), str(STREAM), "--window", "10", "--json", env=LEXICAL
+        "kb", "replay", "--kb", str(KB), str(STREAM), "--window", "10", "--json", env=env
     )
 
     assert done.code == 0, done.err
+    assert not operators.exists()  # the scratch database learned, not the operator's
     report = json.loads(done.out)
     first, second = report["windows"]
     keys = {
