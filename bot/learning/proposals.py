@@ -23,6 +23,7 @@ from knowledge.learning.proposals import (
     ProposalError,
     article_id_for,
     article_text,
+    checked_id,
     find_proposal,
     propose,
 )
@@ -60,7 +61,7 @@ def publish(
         title = (title or proposal.title).strip()
         if not title:
             raise ProposalError("the title is empty: pass --title")
-        new_id = article_id or article_id_for(title)
+        new_id = checked_id(article_id) if article_id else article_id_for(title)
         path = kb_root / f"{new_id}.md"
         if any(article.id == new_id for article in articles) or path.exists():
             raise ProposalError(f"an article {new_id!r} exists already: pass another --id")

@@ -23,6 +23,9 @@ from knowledge.gaps import find_gaps
 from knowledge.parser import parse_article
 
 _SLUG = re.compile(r"[^a-z0-9_]+")
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+"""An id `publish` may use as a file name in the base's folder: no path, nothing the loader
+skips (a leading '.' or '_')."""
 ID_MAX = 60
 
 
@@ -114,6 +117,15 @@ def article_id_for(title: str) -> str:
     if not slug:
         raise ProposalError(f"cannot make an article id from the title {title!r}: pass --id")
     return slug
+
+
+def checked_id(article_id: str) -> str:
+    if not _ID.fullmatch(article_id) or len(article_id) > 2 * ID_MAX:
+        raise ProposalError(
+            f"{article_id!r} cannot be an article id here: use letters, digits, '-', '_' and '.', "
+            "starting with a letter or digit"
+        )
+    return article_id
 
 
 def article_text(

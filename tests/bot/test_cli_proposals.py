@@ -121,6 +121,7 @@ def test_a_published_proposal_is_a_clean_article_the_watcher_serves(
     [
         (999, [], "no proposed article 999"),
         (None, ["--id", "vpn-disconnects"], "'vpn-disconnects' exists already"),
+        (None, ["--id", "../outside"], "'../outside' cannot be an article id"),
     ],
 )
 def test_publishing_what_cannot_be_published_says_why_and_writes_nothing(
@@ -142,6 +143,7 @@ def test_publishing_what_cannot_be_published_says_why_and_writes_nothing(
     assert done.code == 1
     assert error in done.err
     assert sorted(kb.rglob("*")) == before
+    assert sorted(tmp_path.glob("*.md")) == []
     assert (
         json.loads(run_jethro("kb", "proposals", "--json", env=env).out)["proposals"][0]["count"]
         == 3
