@@ -28,6 +28,7 @@ from bot.runtime import KnowledgeRuntime, load_knowledge, open_database, served_
 from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
+from escalation.threads import ADDED_LATER
 from knowledge.learning import Lesson, LessonKind
 from knowledge.triage import decide
 
@@ -280,6 +281,43 @@ def kb_eval(queries: Path, kb_dir: Path, as_json: bool) -> None:
         settings.thresholds(matcher),
     )
     click.echo(json.dumps(report.to_json(), indent=2) if as_json else report.to_text())
+
+
+@kb.command("replay")
+@click.argument("stream", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--kb",
+    "kb_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Knowledge-base folder to start from (copied; the copy learns, never this one).",
+)
+@click.option(
+    "--window",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Reports per window of the learning curve.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the numbers as one JSON object.")
+def kb_replay(stream: Path, kb_dir: Path, window: int, as_json: bool) -> None:
+    """Replay labelled reports (JSONL lines {"text": ..., "label": ...}) through the real
+    decision and learning, with simulated employees, engineers and an admin, on a scratch
+    database and a scratch copy of the base; print the learning curve per window."""
+    from bot.replay import replay, report_json, report_text
+    from knowledge.evaluate import read_queries
+
+    _settings()
+    try:
+        labelled = read_queries(stream)
+    except JethroError as exc:
+        _fail(str(exc))
+    try:
+        judged = replay(kb_dir, labelled)
+    except JethroError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    report = report_json(judged, window)
+    click.echo(json.dumps(report, indent=2) if as_json else report_text(report))
 
 
 @main.group()
@@ -621,6 +659,65 @@ def kb_gaps(since_text: str, limit: int) -> None:
             click.echo(f"  …and {len(gap.reports) - 5} more")
     if len(gaps) > limit:
         click.echo(f"…and {len(gaps) - limit} smaller group(s): --limit shows more.")
+
+
+@kb.command("proposals")
+@click.option("--json", "as_json", is_flag=True, help="Print the proposals as one JSON object.")
+def kb_proposals(as_json: bool) -> None:
+    """Proposed articles: tickets resolved as the same new problem, largest group first."""
+    from bot.learning.proposals import proposals
+
+    found = proposals(open_database(_settings()))
+    if as_json:
+        click.echo(json.dumps({"proposals": [p.to_json() for p in found]}, indent=2))
+        return
+    if not found:
+        click.echo('No proposals: no resolved ticket waits as "none: a new problem".')
+    for proposal in found:
+        click.echo(f"{proposal.id}  {proposal.title!r} · {proposal.count} ticket(s)")
+        for ticket in proposal.tickets[:5]:
+            click.echo(f"  #{ticket.ticket} {' '.join(ticket.report.split())[:100]}")
+        if proposal.count > 5:
+            click.echo(f"  …and {proposal.count - 5} more")
+    if found:
+        click.echo("`jethro kb publish ID --kb DIR` writes one as an article.", err=True)
+
+
+@kb.command("publish")
+@click.argument("proposal_id", metavar="ID", type=int)
+@click.option(
+    "--kb",
+    "kb_dir",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Knowledge-base folder to write the article into.",
+)
+@click.option("--title", default=None, help="The article's title (default: the suggested one).")
+@click.option(
+    "--id", "article_id", default=None, help="Its id and file name (default: from the title)."
+)
+def kb_publish(proposal_id: int, kb_dir: Path, title: str | None, article_id: str | None) -> None:
+    """Write proposal ID as a markdown article with its reports as examples; the bot matches
+    it from its next reload. Review and commit it: the folder stays the source of truth."""
+    from bot.learning.proposals import publish
+    from knowledge.loader import load_kb
+
+    settings = _settings()
+    try:
+        done = publish(
+            open_database(settings),
+            proposal_id,
+            kb_dir,
+            load_kb(kb_dir).articles,
+            title=title,
+            article_id=article_id,
+        )
+    except JethroError as exc:
+        _fail(str(exc))
+    click.echo(
+        f"{_shown_path(done.path)}: article {done.article_id!r} from "
+        f"{done.proposal.count} ticket(s); `jethro kb lint {_shown_path(kb_dir)}` checks it."
+    )
 
 
 @main.command("stats")

@@ -146,6 +146,10 @@ def add_detail(session: Session, conversation: SlackConversation, text: str, clo
     session.flush()
 
 
+ADDED_LATER = "\n\nAdded later:"
+"""Where `full_report` appends the details: what comes before it is the report itself."""
+
+
 def full_report(conversation: SlackConversation) -> str:
     """The report as an engineer should read it: the first words, then every detail added."""
     if not conversation.details:
