@@ -28,7 +28,6 @@ from bot.runtime import KnowledgeRuntime, load_knowledge, open_database, served_
 from bot.text_safety import matchable, safe_text
 from escalation.errors import JethroError
 from escalation.schedule import OncallSchedule, Shift
-from escalation.threads import ADDED_LATER
 from knowledge.learning import Lesson, LessonKind
 from knowledge.triage import decide
 

@@ -14,7 +14,7 @@ from sqlmodel import Session, col
 
 from escalation.lessons import new_problem_tickets
 from escalation.models import Ticket
-from escalation.threads import ADDED_LATER
+from escalation.threads import first_report
 from knowledge.learning import NEW_PROBLEM
 from knowledge.learning.proposals import Resolved
 
@@ -24,7 +24,7 @@ def new_problem_reports(db: Session) -> list[Resolved]:
     return [
         Resolved(
             ticket=ticket.id,
-            report=ticket.text.split(ADDED_LATER)[0],
+            report=first_report(ticket.text),
             resolution=ticket.resolution or "",
             team=ticket.team,
             severity=ticket.severity,

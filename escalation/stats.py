@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from escalation.models import ConversationTurn, Feedback, Role, Ticket, TicketReport
 from escalation.sla import time_to_acknowledge, time_to_resolve
-from escalation.threads import ADDED_LATER
+from escalation.threads import first_report
 from knowledge.decision import Outcome
 
 
@@ -185,7 +185,7 @@ def escalated_reports(session: Session, *, since: datetime) -> list[tuple[int, s
     """Tickets opened since `since`, oldest first, as (number, the report's first words): what
     `jethro kb gaps` groups, without the details added later (they repeat the report)."""
     query = select(Ticket).where(col(Ticket.created_at) >= since).order_by(col(Ticket.id))
-    return [(ticket.id or 0, ticket.text.split(ADDED_LATER)[0]) for ticket in session.exec(query)]
+    return [(ticket.id or 0, first_report(ticket.text)) for ticket in session.exec(query)]
 
 
 def _report_turns(since: datetime, until: datetime) -> tuple[Any, ...]:

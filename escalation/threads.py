@@ -26,6 +26,11 @@ ADDED_LATER = "\n\nAdded later:"
 """Where `full_report` appends the details added after a report: what precedes it is the report."""
 
 
+def first_report(text: str) -> str:
+    """A ticket's report as it was first made, without the details added to it later."""
+    return text.split(ADDED_LATER)[0]
+
+
 def new_key() -> str:
     """Short, unguessable: a button value, not a secret, but not a counter either."""
     return KEY_PREFIX + secrets.token_hex(6)
@@ -144,10 +149,6 @@ def add_detail(session: Session, conversation: SlackConversation, text: str, clo
     conversation.updated_at = clock.now()
     session.add(conversation)
     session.flush()
-
-
-ADDED_LATER = "\n\nAdded later:"
-"""Where `full_report` appends the details: what comes before it is the report itself."""
 
 
 def full_report(conversation: SlackConversation) -> str:
