@@ -212,7 +212,7 @@ class FakeSlack(WebApi):
         self,
         method: str,
         count: int = 1,
-        timeout: float = 5.0,
+        timeout: float = 15.0,
         where: Callable[[Call], bool] | None = None,
     ) -> list[Call]:
         """Block until `count` calls of `method` (matching `where`) arrived: the bot acknowledges

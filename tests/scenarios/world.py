@@ -46,7 +46,9 @@ from tests.fakes.slack_api import Call, FakeSlack
 
 ENGINEERS = "C0ENGINEERS"
 ADMIN = "U0ADMIN001"
-WAIT = 5.0
+WAIT = 15.0
+"""A ceiling for what the bot does in the background: waits end as soon as it is done, and a
+loaded CI machine can take seconds (5 s flaked there)."""
 
 
 class CountingExecutor(ThreadPoolExecutor):
