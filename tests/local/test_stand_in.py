@@ -162,6 +162,9 @@ def test_a_refusal_is_shown_only_to_the_person_who_clicked(workspace: Running) -
 
     refusal = "only the engineers in the escalation channel"
     assert refusal in page(workspace, ELI.id, engineers)
+    [shown] = workspace.workspace.api.store.ephemerals
+    assert f"<@{ONCALL.id}>" in shown["text"]
+    assert f"<@{workspace.workspace.api.bot_user_id}>" not in shown["text"]  # not "@Jethro"
     assert "Only visible to you" in page(workspace, ELI.id, engineers)
     assert refusal not in page(workspace, ONCALL.id, engineers)
     assert refusal not in page(workspace, ANA.id, engineers)

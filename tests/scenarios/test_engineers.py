@@ -68,6 +68,30 @@ def test_a_click_from_outside_the_channel_changes_nothing(
     assert any(b["action_id"] == "ticket_ack" for b in buttons(now_shown(jethro, posted)))
 
 
+def test_a_refusal_names_the_engineers_who_can_act_never_a_bot(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    """The channel's members include Jethro itself and another app's bot user: neither is an
+    engineer a refused person could ask."""
+    employee.dm(UNKNOWN)
+    [posted] = engineers.tickets_posted()
+    other_bot = "U0PAGERBOT"
+    jethro.slack.add_user(other_bot, is_bot=True)
+    jethro.slack.set_members(ENGINEERS, [ALICE, jethro.slack.bot_user_id, other_bot, BOB])
+    stranger = Engineer(jethro, STRANGER)
+
+    stranger.click("ticket_ack", posted)
+    refusal = stranger.only_i_see()["text"]
+
+    assert f"<@{ALICE}>" in refusal and f"<@{BOB}>" in refusal
+    assert f"<@{jethro.slack.bot_user_id}>" not in refusal
+    assert f"<@{other_bot}>" not in refusal
+    other_bot_engineer = Engineer(jethro, other_bot)
+    other_bot_engineer.click("ticket_ack", posted)
+    assert other_bot_engineer.only_i_see()["text"] == refusal  # a bot cannot act either
+    assert jethro.tickets()[0].status is TicketStatus.OPEN
+
+
 def test_two_engineers_acknowledging_at_once_change_it_once(
     jethro: Jethro, employee: Employee, engineers: Engineers
 ) -> None:
