@@ -20,6 +20,7 @@ from knowledge.learning import LessonSource
 from tests.local.test_stand_in import (
     REPORT,
     bot_messages,
+    client,
     escalate,
     page,
     ticket_button,
@@ -133,3 +134,21 @@ def test_without_the_engineers_word_the_same_report_is_not_answered_with_the_art
 
 def _fields(encoded: str) -> dict[str, str]:
     return dict(parse_qsl(encoded, keep_blank_values=True))
+
+
+def test_a_menu_in_a_message_the_bot_has_no_options_for_is_a_notice_not_silence(
+    workspace: Running,
+) -> None:
+    w = workspace.workspace
+    menu = {"type": "external_select", "action_id": "nobody_serves_this", "min_query_length": 0}
+    menu |= {"placeholder": {"type": "plain_text", "text": "Pick"}}
+    blocks = [{"type": "actions", "block_id": "menu", "elements": [menu]}]
+    posted = client(workspace).chat_postMessage(channel="C0LOCALHELP", text="a menu", blocks=blocks)
+    shown = page(workspace, PEOPLE[0].id, "C0LOCALHELP")
+    found = re.search(r'data-suggest="([^"]+)"', shown)
+    assert found and f"ts={posted['ts']}" in unescape(found.group(1))
+
+    answer = http_post(workspace, "/suggest", dict(_fields(unescape(found.group(1))), value="x"))
+
+    assert options(answer) == [("", "Pick")]
+    assert any("HTTP 404 to your search" in notice for notice in w.notices)
