@@ -36,6 +36,7 @@ from escalation.inbox import claim_event
 from escalation.lessons import learned_in, record_lesson
 from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket, TicketStatus
 from escalation.sla import SlaState, sla_reading
+from escalation.sla_watch import mark_stale
 from escalation.storms import reporters
 from escalation.tickets import acknowledge, assignee, get_ticket, reassign, resolve
 from knowledge.article import Article
@@ -204,7 +205,8 @@ class EngineersChannel:
 
     def update_message(self, db: Session, ticket: Ticket, *, coalesce: bool = False) -> bool:
         """Enqueue the ticket message's update in `db` (the SLA watch's `refresh`); False if the
-        message is not posted yet. `coalesce`: rewrite an update still waiting to be sent rather
+        message is not posted yet (then it is marked for the watch to update once it is).
+        `coalesce`: rewrite an update still waiting to be sent rather
         than queue another, so a storm of joins is one edit, not one per reporter."""
         return self._update_ticket(db, ticket, coalesce=coalesce)
 
@@ -281,9 +283,15 @@ class EngineersChannel:
         )
 
     def _update_ticket(self, db: Session, ticket: Ticket, *, coalesce: bool = False) -> bool:
-        """Enqueue the message as it stands now, and remember which SLA state it shows."""
+        """Enqueue the message as it stands now, and remember which SLA state it shows.
+
+        Not posted yet (or Slack answered the post and its `ts` is not stored yet: a click in
+        that window): the ticket is marked stale, and once the `ts` is stored the SLA watch
+        re-renders the message as the ticket is then, so it never keeps showing an old state.
+        """
         if not (ticket.slack_channel and ticket.slack_ts):
-            log.warning("ticket #%s changed before its channel message was posted", ticket.id)
+            log.info("ticket #%s changed before its channel message was posted", ticket.id)
+            mark_stale(db, ticket, self.clock)
             return False
         message = self.ticket_message(db, ticket)
         args = {"channel": ticket.slack_channel, "ts": ticket.slack_ts, **api_args(message)}

@@ -51,7 +51,7 @@ from escalation.models import (
     TicketStatus,
 )
 from escalation.schedule import OncallSchedule
-from escalation.sla_watch import STALE, mark_stale
+from escalation.sla_watch import STALE
 from escalation.stats import collect_stats
 from escalation.storms import reporters
 from escalation.tickets import assignee, list_tickets
@@ -742,8 +742,7 @@ class Desk:
         is paged again), the first few joiners' words go to its thread (once there is one), and
         the reporter hears it is known, and who has it."""
         everyone = reporters(work.db, ticket)
-        if not self._channel().update_message(work.db, ticket, coalesce=True):
-            mark_stale(work.db, ticket, self.clock)  # updated once its message is posted
+        self._channel().update_message(work.db, ticket, coalesce=True)  # or once it is posted
         if ticket.slack_ts and len(everyone) <= STORM_NOTES + 1:
             self._post_in_ticket_thread(
                 work, ticket, "detail", reporter=reporter, detail=text, joined=True
@@ -934,8 +933,8 @@ def _thread_started(db: Session, message: OutboxMessage, data: dict[str, Any]) -
 
 
 def _ticket_posted(db: Session, message: OutboxMessage, data: dict[str, Any]) -> None:
-    ticket = db.get(Ticket, int(message.ref["ticket"]))
-    if ticket is not None:
+    ticket = db.get(Ticket, int(message.ref["ticket"]), with_for_update=True)
+    if ticket is not None:  # locked: a click changing it now is seen as STALE, or waits
         ticket.slack_channel = str(data["channel"])
         ticket.slack_ts = str(data["ts"])
         if ticket.sla_shown == STALE:

@@ -4,6 +4,11 @@ Read with `conversations.members` (scopes `channels:read`, `groups:read`) and ke
 `ttl_seconds`, so a burst of clicks costs one call and someone removed from the channel loses
 the right within a minute. If Slack cannot say, the answer is "nobody": a refusal is safer than
 letting anyone close tickets, and the log says why; a failed read is not kept.
+
+Members are people: the bot itself (its user id from `auth.test`) is left out, and so is any
+other bot user (`users.info`, scope `users:read`, asked once per member and kept: an account does
+not turn into a bot), so a refusal never names a bot among the engineers who can act. Without
+that scope (an app installed before it was asked for) only the bot itself is left out.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import threading
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from escalation.clock import Clock
 
@@ -33,6 +39,10 @@ class ChannelMembers:
         self._lock = threading.Lock()
         self._members: frozenset[str] = frozenset()
         self._read_at: datetime | None = None
+        self._own_id = ""
+        self._people: dict[str, bool] = {}
+        """user id -> a person (not a bot), as `users.info` said."""
+        self._can_tell = True
 
     def members(self) -> frozenset[str]:
         with self._lock:
@@ -58,7 +68,8 @@ class ChannelMembers:
                 found.update(str(user) for user in page.get("members") or [])
                 cursor = str((page.get("response_metadata") or {}).get("next_cursor") or "")
                 if not cursor:
-                    return frozenset(found)
+                    break
+            self._own_id = self._own_id or str(self.client.auth_test().get("user_id") or "")
         except Exception:
             log.exception(
                 "could not read the members of %s (JETHRO_ESCALATION_CHANNEL): is the bot in it, "
@@ -66,3 +77,31 @@ class ChannelMembers:
                 self.channel,
             )
             return None
+        return frozenset(user for user in found if user != self._own_id and self._person(user))
+
+    def _person(self, user: str) -> bool:
+        """Not a bot, as far as Slack says; a person when it cannot say (the bot's token lacks
+        `users:read`, or Slack failed): the membership still decides."""
+        known = self._people.get(user)
+        if known is not None or not self._can_tell:
+            return known is not False
+        try:
+            info = self.client.users_info(user=user).get("user") or {}
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or "")
+            if error in ("missing_scope", "not_allowed_token_type"):
+                self._can_tell = False
+                log.warning(
+                    "cannot tell bots from people in %s without the users:read scope: "
+                    "reinstall the app from manifest.yml; only Jethro itself is left out",
+                    self.channel,
+                )
+            else:
+                log.warning("could not tell whether %s is a bot: %s", user, error or exc)
+            return True
+        except Exception as exc:  # Slack unreachable: asked again at the next read
+            log.warning("could not tell whether %s is a bot: %s", user, exc)
+            return True
+        person = not (info.get("is_bot") or info.get("is_app_user"))
+        self._people[user] = person
+        return person

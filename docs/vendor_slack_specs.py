@@ -46,6 +46,8 @@ PRODUCT_PAYLOADS = (
     "view_submission.json",
     "web_api.auth_test.ok.json",
 )
+KEPT_PAYLOADS = ("block_suggestion.json",)
+"""In `PRODUCT/payloads`, not in the collection (bolt-python's test body, see the README): kept."""
 TEST_PAYLOADS = ("url_verification.json", "signature_test_vector.json")
 
 

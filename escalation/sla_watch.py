@@ -38,7 +38,8 @@ RETRY = timedelta(minutes=1)
 
 STALE = "stale"
 """`sla_shown` of a ticket whose message changed while it could not be edited (a storm's report
-joined before it was posted): no SLA state equals it, so the watch edits the message."""
+joined, or an engineer acknowledged, before its `ts` was stored): no SLA state equals it, so the
+watch edits the message, resolved or not."""
 
 Refresh = Callable[[Session, Ticket], bool]
 """Enqueue the ticket message's update in the session; False if it has no message yet."""
@@ -77,7 +78,8 @@ def _check(
     upcoming = next_sla_change(ticket, now, targets)
     if upcoming is not None:
         upcoming = min(upcoming, now + RECHECK)
-    if state != ticket.sla_shown and upcoming is not None:
+    stale = ticket.sla_shown == STALE  # changed while unpostable: re-rendered even if resolved
+    if state != ticket.sla_shown and (upcoming is not None or stale):
         if refresh(s, ticket):
             log.info("ticket #%s: SLA %s -> %s", ticket.id, ticket.sla_shown, state)
             ticket.sla_shown = state

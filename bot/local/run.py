@@ -120,6 +120,8 @@ def local_workspace(
         stack.callback(bot.stop)
         workspace.events_url = bot.url + EVENTS_PATH
         running = Running(server, bot, workspace, services, clock)
-        admin = AdminPage(services.knowledge, services.engine, clock, bot_settings)
+        admin = AdminPage(
+            services.knowledge, services.engine, clock, bot_settings, workspace_url="/"
+        )
         page.serve(running, admin)
         yield running

@@ -198,6 +198,9 @@ class WebApi:
         user_id = str(args.get("user", ""))
         if user_id in self.users:
             return {"ok": True, "user": self.users[user_id]}
+        if user_id == self.bot_user_id:  # the app's own bot user, as Slack describes it
+            bot = self.made_up_user(user_id, str(self.identity.get("user", "bot")))
+            return {"ok": True, "user": bot | {"is_bot": True}}
         if self.strict or user_id[:1] not in ("U", "W") or not user_id[1:].isalnum():
             return {"ok": False, "error": "user_not_found"}
         return {"ok": True, "user": self.made_up_user(user_id)}

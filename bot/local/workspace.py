@@ -2,7 +2,8 @@
 
 A person typing in a DM becomes a `message.im` event; `@Jethro` in a channel an `app_mention`
 (and the `message.channels` Slack sends beside it); `/triage` a slash command; a click a
-`block_actions`; Submit a `view_submission`. Each is signed with the run's signing secret and
+`block_actions`; a menu with an external data source, opened or typed in, a
+`block_suggestion`; Submit a `view_submission`. Each is signed with the run's signing secret and
 POSTed to the bot's `/slack/events`; what the bot answers in the HTTP response (a slash command's
 text, a modal's errors) is shown as Slack shows it. The bot's own calls arrive at `web_api`.
 """
@@ -92,6 +93,7 @@ class Workspace:
         """What went wrong delivering to the bot, shown on the page (nothing is silently lost)."""
         self._counter = itertools.count(1)
         self._responses: dict[str, dict[str, str]] = {}
+        self._suggested: dict[tuple[str, str, str, str], dict[str, dict[str, Any]]] = {}
         api.identity = {**api.identity, "team": "Local workspace", "user": BOT_NAME.lower()}
         with api.changed:
             for person in PEOPLE:
@@ -208,28 +210,89 @@ class Workspace:
             actions=[dict(action, action_ts=f"{time.time():.6f}")],
             state={"values": {}},
         )
+        self._on_surface(data, user, view_id=view_id, channel=channel, ts=ts, ephemeral=ephemeral)
+        if not view_id:
+            data["response_url"] = self._response_url(user, channel, ts)
+        self._deliver(form_payload(data), "your click")
+
+    def suggest(
+        self,
+        user: str,
+        block_id: str,
+        action_id: str,
+        typed: str,
+        *,
+        channel: str = "",
+        ts: str = "",
+        ephemeral: bool = False,
+        view_id: str = "",
+    ) -> list[tuple[str, list[dict[str, Any]]]]:
+        """A menu with an external data source opened or typed in: Slack asks the app for its
+        options (`block_suggestion`, answered in the response). The options as groups (label,
+        options; one unlabelled group for plain `options`), remembered for the choice."""
+        data = template("block_suggestion.json")
+        data.update(
+            user=self._user(user),
+            api_app_id=APP_ID,
+            team={"id": self.api.team_id, "domain": "local"},
+            action_id=action_id,
+            block_id=block_id,
+            value=typed,
+        )
+        self._on_surface(data, user, view_id=view_id, channel=channel, ts=ts, ephemeral=ephemeral)
+        body = _reply_json(self._deliver(form_payload(data), "your search"))
+        groups = [("", list(body.get("options") or []))] if body.get("options") else []
+        for group in body.get("option_groups") or []:
+            if isinstance(group, dict):
+                label = str((group.get("label") or {}).get("text", ""))
+                groups.append((label, list(group.get("options") or [])))
+        groups = [(label, [o for o in found if isinstance(o, dict)]) for label, found in groups]
+        key = (user, view_id or f"{channel}/{ts}", block_id, action_id)
+        with self.api.changed:
+            known = self._suggested.setdefault(key, {})
+            known.update((str(o.get("value", "")), o) for _, found in groups for o in found)
+        return groups
+
+    def suggested(
+        self, user: str, block_id: str, action_id: str, *, where: str
+    ) -> dict[str, dict[str, Any]]:
+        """The options the bot served `user` for one menu (`where`: a view id or
+        `channel/ts`), by value: what a choice among them is sent as."""
+        with self.api.changed:
+            return dict(self._suggested.get((user, where, block_id, action_id)) or {})
+
+    def _on_surface(
+        self,
+        data: dict[str, Any],
+        user: str,
+        *,
+        view_id: str,
+        channel: str,
+        ts: str,
+        ephemeral: bool,
+    ) -> None:
+        """Where an interaction happened, as Slack says it: the view, or the message."""
         if view_id:
             with self.api.changed:
                 view = dict(self.api.store.views.get(view_id) or {})
             data["container"] = {"type": "view", "view_id": view_id}
             data["view"] = view
-            data.pop("channel")
-            data.pop("response_url")
-        else:
-            data["container"] = {
-                "type": "message",
-                "message_ts": ts,
-                "channel_id": channel,
-                "is_ephemeral": ephemeral,
-            }
-            data["channel"] = {"id": channel, "name": self.channel_name(channel)}
-            data["response_url"] = self._response_url(user, channel, ts)
-            with self.api.changed:
-                message = dict(self.api.store.messages.get((channel, ts)) or {})
-            if message and not ephemeral:
-                message.pop("channel", None)
-                data["message"] = message
-        self._deliver(form_payload(data), "your click")
+            data.pop("channel", None)
+            data.pop("response_url", None)
+            return
+        data["container"] = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        }
+        data["channel"] = {"id": channel, "name": self.channel_name(channel)}
+        data.pop("view", None)
+        with self.api.changed:
+            message = dict(self.api.store.messages.get((channel, ts)) or {})
+        if message and not ephemeral:
+            message.pop("channel", None)
+            data["message"] = message
 
     def submit(self, user: str, view_id: str, values: dict[str, dict[str, Any]]) -> None:
         """Submit on the top modal; `values` as Slack's view state (block -> action -> value)."""

@@ -90,6 +90,7 @@ def test_the_code_calls_the_methods_this_test_knows() -> None:
         "conversations.members",
         "views.open",
         "views.publish",
+        "users.info",
     }, "a new Web API method may need a new scope in manifest.yml"
 
 

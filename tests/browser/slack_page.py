@@ -111,6 +111,15 @@ class SlackPage:
     def no_modal(self) -> None:
         self.wait(lambda d: not d.find_elements(By.ID, "modal"), "the modal stayed open")
 
+    def choose_suggested(self, typed: str, option: str) -> None:
+        """Type in the modal's search-as-you-type menu and choose `option` once the bot's
+        options arrive."""
+        box = self.modal().find_element(By.CSS_SELECTOR, ".external-select")
+        box.find_element(By.CSS_SELECTOR, "input[type=search]").send_keys(typed)
+        xpath = f".//option[normalize-space(.)={_literal(option)}]"
+        self.wait(lambda d: box.find_elements(By.XPATH, xpath), f"no option {option!r}")
+        Select(box.find_element(By.TAG_NAME, "select")).select_by_visible_text(option)
+
     def skip(self, minutes: int) -> None:
         before = self.driver.find_element(By.ID, "clock").text
         self.driver.find_element(By.CSS_SELECTOR, f"button[data-skip='{minutes}']").click()

@@ -1,4 +1,5 @@
-"""The whole story in a real browser: a VPN report, a ticket, a refusal, the fix, the figures."""
+"""The whole story in a real browser: a VPN report, a ticket, a refusal, the fix naming the
+article that solved it, the figures, and the next such report answered with that article."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ from selenium.webdriver.common.by import By
 
 from bot.local.run import Running
 from bot.local.workspace import BACKUP, ONCALL, PEOPLE
+from escalation.db import session
+from escalation.lessons import list_lessons
+from knowledge.learning import LessonSource
 from tests.browser.slack_page import SlackPage
 
-ANA, ELI, FAY = PEOPLE[0], PEOPLE[4], PEOPLE[5]
+ANA, BEN, ELI, FAY = PEOPLE[0], PEOPLE[1], PEOPLE[4], PEOPLE[5]
+VPN, VPN_TITLE = "vpn-disconnects", "VPN keeps disconnecting"
 REPORT = "my vpn keeps dropping every few minutes"
 TICKET = "Ticket #1 · normal"
 """The ticket message's header (the @here broadcast names the ticket too)."""
@@ -75,6 +80,7 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
     page.press(TICKET, "Resolve")
     modal = page.modal()
     modal.find_element(By.TAG_NAME, "textarea").send_keys("Reset the VPN profile")
+    page.choose_suggested("vpn", VPN_TITLE)  # the article that solved it, from the bot
     page.shoot("resolve-modal")
     modal.find_element(By.ID, "modal-submit").click()
     page.no_modal()
@@ -100,6 +106,20 @@ def test_a_report_becomes_a_ticket_that_the_on_call_engineer_resolves(
     assert sum(float(bar.get_attribute("data-value")) for bar in bars) == 1
     assert "my vpn keeps dropping" in browser.find_element(By.ID, "gaps").text
     page.shoot("admin-charts")
+
+    # Chen named the article: Ben's same words are answered with it (Ana's Still broken alone
+    # would have sent them to a person, tests/local/test_suggestions.py).
+    browser.find_element(By.ID, "back-to-workspace").click()
+    page.wait(lambda d: d.find_elements(By.ID, "persona"), "no way back to the workspace")
+    page.switch_to(BEN)
+    page.say(REPORT)
+    page.open_thread(REPORT)
+    answer = page.see(VPN_TITLE, where="#thread")
+    assert answer.find_element(By.CSS_SELECTOR, "button.btn-primary").text == "Solved"
+    with session(workspace.services.engine) as db:
+        [lesson] = [x for x in list_lessons(db) if x.source is LessonSource.ENGINEER]
+    assert (lesson.article_id, lesson.teacher, lesson.text) == (VPN, ONCALL.id, REPORT)
+    page.shoot("next-report-answered")
 
 
 def test_an_unacknowledged_ticket_pages_the_next_engineer_and_flags_its_sla_as_time_skips(

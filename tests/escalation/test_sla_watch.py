@@ -14,7 +14,7 @@ from escalation.clock import FixedClock
 from escalation.db import make_engine, session
 from escalation.models import Ticket
 from escalation.sla import next_sla_change
-from escalation.sla_watch import SlaWorker, due_checks
+from escalation.sla_watch import SlaWorker, due_checks, mark_stale
 from escalation.tickets import acknowledge, open_ticket, resolve
 from tests.dbfixtures import run_at_once
 
@@ -104,3 +104,22 @@ def test_two_workers_refresh_each_ticket_once(
 
     assert sum(looked) == 8, looked
     assert edits(engine) == 8
+
+
+def test_a_ticket_resolved_before_its_message_could_be_edited_is_edited_once_then_left(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Resolved in the moment its message's `ts` was not stored yet: marked stale, so the
+    watch edits it once even though a resolved ticket's SLA no longer changes."""
+    ticket_id = open_one(engine, clock)
+    with session(engine) as db:
+        resolve(db, ticket_id, "U0ENGINEER", "fixed", clock)
+        mark_stale(db, db.get_one(Ticket, ticket_id), clock)
+    worker = watch(engine, clock)
+
+    worker.run_once()
+    worker.run_once()
+
+    assert edits(engine) == 1
+    with session(engine) as db:
+        assert due_checks(db, clock.now() + timedelta(days=30)) == []

@@ -59,6 +59,9 @@ class _State:
     calls: list[Call] = field(default_factory=list)
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     outage: Fault | None = None
+    meanwhile: list[tuple[str, Callable[[Call], bool], Callable[[Call], None]]] = field(
+        default_factory=list
+    )
 
 
 class _Server(ThreadingHTTPServer):
@@ -182,6 +185,18 @@ class FakeSlack(WebApi):
         """The next `times` calls are answered late: a client time-out when over its timeout."""
         self._add_fault(method, Fault(delay=seconds, times=times))
 
+    def meanwhile_next(
+        self,
+        method: str,
+        then: Callable[[Call], None],
+        where: Callable[[Call], bool] = lambda call: True,
+    ) -> None:
+        """On the next call of `method` (matching `where`), run `then` after the fake did what
+        the call asks and before the caller hears the answer: the window between Slack acting
+        and the bot knowing, made as wide as `then` takes."""
+        with self._changed:
+            self._state.meanwhile.append((method, where, then))
+
     def go_down(self, status: int = 500, *, retry_after: int = 1, hang: float = 0.0) -> None:
         """Every call fails until `come_back()`: HTTP `status` (5xx: Slack's trouble; 429 with
         `retry_after`), or with `hang` seconds, no answer for that long and nothing done (set it
@@ -261,6 +276,13 @@ class FakeSlack(WebApi):
                 return fault
         return None
 
+    def _take_meanwhile(self, call: Call) -> Callable[[Call], None] | None:
+        for number, (method, where, then) in enumerate(self._state.meanwhile):
+            if method == call.method and where(call):
+                del self._state.meanwhile[number]
+                return then
+        return None
+
     def handle(self, method: str, args: dict[str, Any], headers: dict[str, str]) -> Answer:
         token = bearer(headers) or args.pop("token", None)
         with self._changed:
@@ -269,6 +291,9 @@ class FakeSlack(WebApi):
             call = Call(method, args, headers, token, self.clock(), status, body)
             self._state.calls.append(call)
             self._changed.notify_all()
+            then = self._take_meanwhile(call)
+        if then is not None:
+            then(call)
         if fault is not None and fault.delay:
             self._closing.wait(fault.delay)
         return status, body, extra

@@ -179,3 +179,44 @@ def test_a_modals_inputs_become_its_state_on_submit() -> None:
     assert "(optional)" in shown and 'role="alert">Say it.' in shown
     assert state["resolution"]["text"] == {"type": "plain_text_input", "value": "Reset it"}
     assert state["teach"]["draft"]["selected_options"][0]["value"] == "draft"
+
+
+def test_an_external_select_searches_and_sends_back_the_option_the_bot_served() -> None:
+    picker = {
+        "type": "input",
+        "block_id": "solved_by",
+        "label": {"type": "plain_text", "text": "Which article?"},
+        "element": {
+            "type": "external_select",
+            "action_id": "ticket_solved_by",
+            "placeholder": {"type": "plain_text", "text": "Type to search"},
+        },
+    }
+    served = {"vpn": {"text": {"type": "plain_text", "text": "VPN <b>drops</b>"}, "value": "vpn"}}
+    place = Place("U0LOCAL003", "/", view_id="V1", modal=True)
+    kit = BlockKit(names, [])
+
+    shown = str(kit.blocks([picker], place))
+    options = str(kit.suggestions([("Articles", list(served.values()))], "Type to search"))
+    chosen = view_state(
+        {"blocks": [picker]},
+        {"in.solved_by.ticket_solved_by": ["vpn"]},
+        lambda block, action: served,
+    )
+    forged = view_state(
+        {"blocks": [picker]},
+        {"in.solved_by.ticket_solved_by": ["other"]},
+        lambda block, action: served,
+    )
+
+    [box] = Tags(shown).named("span")
+    assert "view_id=V1" in str(box["data-suggest"]) and "action_id=ticket_solved_by" in str(
+        box["data-suggest"]
+    )
+    assert '<optgroup label="Articles">' in options and "<b>" not in options
+    assert "VPN &lt;b&gt;drops&lt;/b&gt;" in options
+    assert chosen["solved_by"]["ticket_solved_by"] == {
+        "type": "external_select",
+        "selected_option": served["vpn"],
+    }
+    assert forged["solved_by"]["ticket_solved_by"]["selected_option"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 from collections.abc import Callable
@@ -161,6 +162,9 @@ def test_a_refusal_is_shown_only_to_the_person_who_clicked(workspace: Running) -
 
     refusal = "only the engineers in the escalation channel"
     assert refusal in page(workspace, ELI.id, engineers)
+    [shown] = workspace.workspace.api.store.ephemerals
+    assert f"<@{ONCALL.id}>" in shown["text"]
+    assert f"<@{workspace.workspace.api.bot_user_id}>" not in shown["text"]  # not "@Jethro"
     assert "Only visible to you" in page(workspace, ELI.id, engineers)
     assert refusal not in page(workspace, ONCALL.id, engineers)
     assert refusal not in page(workspace, ANA.id, engineers)
@@ -233,3 +237,13 @@ def test_triage_this_on_someones_message_answers_the_one_who_chose_it(
     assert answer["blocks"][0]["text"]["text"] == "VPN keeps disconnecting"
     assert not bot_messages(workspace, w.dm_of(ben.id))
     assert not bot_messages(workspace, "C0LOCALHELP")  # Ben's words alone are not a report
+
+
+def test_the_admin_view_links_back_to_the_workspace(workspace: Running) -> None:
+    with urllib.request.urlopen(f"{workspace.url}/admin/", timeout=5) as response:
+        admin = response.read().decode()
+    back = re.search(r'<a class="back" id="back-to-workspace" href="([^"]+)"', admin)
+
+    assert back, "no link back to the workspace"
+    with urllib.request.urlopen(workspace.url + back.group(1), timeout=5) as response:
+        assert 'id="persona"' in response.read().decode()  # the workspace page, who you are

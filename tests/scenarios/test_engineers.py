@@ -7,6 +7,7 @@ from pathlib import Path
 
 from escalation.models import TicketStatus
 from knowledge.lint import lint_kb
+from tests.fakes.slack_api import Call
 from tests.scenarios.world import (
     ADMIN,
     ENGINEERS,
@@ -17,6 +18,7 @@ from tests.scenarios.world import (
     buttons,
     elements,
     shown_text,
+    wait_until,
 )
 
 UNKNOWN = "the quantum flux capacitor on floor 3 is humming"
@@ -66,6 +68,63 @@ def test_a_click_from_outside_the_channel_changes_nothing(
     assert jethro.tickets()[0].status is TicketStatus.OPEN
     assert jethro.slack.calls("chat.update") == []
     assert any(b["action_id"] == "ticket_ack" for b in buttons(now_shown(jethro, posted)))
+
+
+def test_a_refusal_names_the_engineers_who_can_act_never_a_bot(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    """The channel's members include Jethro itself and another app's bot user: neither is an
+    engineer a refused person could ask."""
+    employee.dm(UNKNOWN)
+    [posted] = engineers.tickets_posted()
+    other_bot = "U0PAGERBOT"
+    jethro.slack.add_user(other_bot, is_bot=True)
+    jethro.slack.set_members(ENGINEERS, [ALICE, jethro.slack.bot_user_id, other_bot, BOB])
+    stranger = Engineer(jethro, STRANGER)
+
+    stranger.click("ticket_ack", posted)
+    refusal = stranger.only_i_see()["text"]
+
+    assert f"<@{ALICE}>" in refusal and f"<@{BOB}>" in refusal
+    assert f"<@{jethro.slack.bot_user_id}>" not in refusal
+    assert f"<@{other_bot}>" not in refusal
+    other_bot_engineer = Engineer(jethro, other_bot)
+    other_bot_engineer.click("ticket_ack", posted)
+    assert other_bot_engineer.only_i_see()["text"] == refusal  # a bot cannot act either
+    assert jethro.tickets()[0].status is TicketStatus.OPEN
+
+
+def test_an_acknowledge_before_the_ticket_messages_ts_is_stored_still_shows_on_it(
+    jethro: Jethro, employee: Employee, engineers: Engineers
+) -> None:
+    """Slack posted the ticket message and answered with its `ts`; before the bot stored it,
+    Alice pressed Acknowledge (her click arrives while the fake holds the answer back)."""
+    [alice] = engineers.on_duty(ALICE)
+    acknowledged: list[dict[str, object]] = []
+
+    def alice_acknowledges(call: Call) -> None:
+        alice.click_now("ticket_ack", jethro.slack.message(ENGINEERS, call.response["ts"]))
+        wait_until(
+            lambda: jethro.tickets()[0].status is TicketStatus.ACKNOWLEDGED, "not acknowledged"
+        )
+        acknowledged.append({"ts": jethro.tickets()[0].slack_ts})
+
+    jethro.slack.meanwhile_next(
+        "chat.postMessage",
+        alice_acknowledges,
+        where=lambda call: call.args["channel"] == ENGINEERS and "thread_ts" not in call.args,
+    )
+    employee.dm(UNKNOWN)
+    [posted] = engineers.tickets_posted()
+    wait_until(lambda: acknowledged, "the window never opened")
+    wait_until(lambda: jethro.tickets()[0].slack_ts, "the bot never stored where it posted")
+
+    message = now_shown(jethro, posted)
+
+    assert acknowledged == [{"ts": None}]  # the click came before the bot knew where it posted
+    assert "*Status*\nacknowledged" in shown_text(message)
+    assert f"Acknowledged by <@{ALICE}>" in shown_text(message)
+    assert [e["action_id"] for e in elements(message)] == ["ticket_resolve", "ticket_reassign"]
 
 
 def test_two_engineers_acknowledging_at_once_change_it_once(

@@ -412,6 +412,10 @@ class Engineer:
         self.jethro.settle()
         self.jethro.send(self._click(action_id, ticket))
 
+    def click_now(self, action_id: str, ticket: dict[str, Any]) -> None:
+        """Press a button on the ticket message at once, while the bot may still be posting."""
+        self.jethro.send(self._click(action_id, ticket))
+
     def reassign(self, ticket: dict[str, Any], to: str) -> None:
         """Choose someone in the ticket message's *Reassign to…* select."""
         self.jethro.settle()

@@ -61,9 +61,18 @@ class AdminPage:
     """Mount it where `PATH_INFO` (or `SCRIPT_NAME` + `PATH_INFO`) starts with `/admin`."""
 
     def __init__(
-        self, knowledge: LiveKnowledge, engine: Engine, clock: Clock, settings: Settings
+        self,
+        knowledge: LiveKnowledge,
+        engine: Engine,
+        clock: Clock,
+        settings: Settings,
+        *,
+        workspace_url: str | None = None,
     ) -> None:
+        """`workspace_url`: where the page it is mounted in lives (the local workspace's `/`),
+        linked from the header; None when it stands alone."""
         self.data = AdminData(knowledge, engine, clock, settings)
+        self.workspace_url = workspace_url
         self.templates = _environment()
         self._routes: dict[str, Callable[[], _Reply]] = {
             PREFIX: self._page,
@@ -104,6 +113,7 @@ class AdminPage:
             poll_ms=POLL_MS,
             prefix=PREFIX,
             version_header=VERSION_HEADER,
+            workspace_url=self.workspace_url,
             **self._context(self.data.view()),
         )
         return HTML, html.encode(), [("Content-Security-Policy", _policy(nonce))]

@@ -3,7 +3,8 @@
 One WSGI app serves the page (server-rendered with Jinja2), the forms people use (each a POST
 that the stand-in turns into a signed request to the bot, then a redirect back), `/version` (a
 long poll the page's small script waits on to refresh what changed), the Web API the bot calls
-(`/api/<method>`), the `response_url`s, and the admin view under `/admin`.
+(`/api/<method>`), the `response_url`s, `/suggest` (an external select's options, asked of the
+bot as Slack asks), and the admin view under `/admin`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ STATIC_PACKAGE = "bot.local"
 SKIPS = (("+15 min", 15), ("+1 hour", 60), ("+4 hours", 240), ("+1 day", 1440))
 ADMIN_PREFIX = "/admin"
 HOME = "home"
+MIN_QUERY_LENGTH = 3
+"""Slack's default for an external select's `min_query_length`."""
 
 
 class PageApp:
@@ -87,6 +90,9 @@ class PageApp:
             user = self._user(query)
             self._workspace().open_home(user)
             return redirect(start_response, "/?" + urlencode({"as": user, "at": HOME}))
+        if method == "POST" and path == "/suggest":
+            html = self._suggest({k: v[-1] for k, v in read_form(environ).items()})
+            return send(start_response, 200, "text/html; charset=utf-8", html)
         if method == "POST" and path in self.forms:
             form = read_form(environ)
             self.forms[path](self, {k: v[-1] for k, v in form.items()}, form)
@@ -251,6 +257,12 @@ class PageApp:
     def _action(self, form: Mapping[str, str], _: Mapping[str, list[str]]) -> None:
         user = self._user(form)
         element = self._element(form)
+        if element is not None and element.get("type") == "external_select":
+            where = form.get("view_id") or f"{form.get('channel', '')}/{form.get('ts', '')}"
+            served = self._workspace().suggested(
+                user, form.get("block_id", ""), form.get("action_id", ""), where=where
+            )
+            element = dict(element, options=list(served.values()))
         if form.get("type", "button") != "button" and not form.get("selected"):
             return  # the placeholder chosen again: Slack sends nothing
         self._workspace().click(
@@ -269,8 +281,36 @@ class PageApp:
         view_id = form.get("view_id", "")
         with self.api.changed:
             view = dict(self.api.store.views.get(view_id) or {})
-        if view:
-            self._workspace().submit(self._user(form), view_id, view_state(view, every))
+        if not view:
+            return
+        user, workspace = self._user(form), self._workspace()
+
+        def served(block_id: str, action_id: str) -> Mapping[str, Mapping[str, Any]]:
+            return workspace.suggested(user, block_id, action_id, where=view_id)
+
+        workspace.submit(user, view_id, view_state(view, every, served))
+
+    def _suggest(self, form: Mapping[str, str]) -> str:
+        """A menu with an external data source opened or typed in: its options, from the bot,
+        as `<option>`s for the page's script to put in. Nothing is asked before the element's
+        `min_query_length` (Slack's default: 3) characters are typed."""
+        element = self._element(form) or {}
+        typed = form.get("value", "")
+        placeholder = str((element.get("placeholder") or {}).get("text", "Choose…"))
+        wanted = element.get("min_query_length", MIN_QUERY_LENGTH)
+        if element.get("type") != "external_select" or len(typed) < int(wanted):
+            return str(self._kit().suggestions([], placeholder))
+        groups = self._workspace().suggest(
+            self._user(form),
+            form.get("block_id", ""),
+            form.get("action_id", ""),
+            typed,
+            channel=form.get("channel", ""),
+            ts=form.get("ts", ""),
+            ephemeral=bool(form.get("ephemeral")),
+            view_id=form.get("view_id", ""),
+        )
+        return str(self._kit().suggestions(groups, placeholder))
 
     def _close(self, form: Mapping[str, str], _: Mapping[str, list[str]]) -> None:
         self._workspace().close_view(self._user(form), form.get("view_id", ""))
@@ -313,6 +353,7 @@ class PageApp:
             if not isinstance(block, dict) or block.get("block_id", "") != form.get("block_id", ""):
                 continue
             elements = [*list(block.get("elements") or []), block.get("accessory") or {}]
+            elements.append(block.get("element") or {})
             for element in elements:
                 if isinstance(element, dict) and element.get("action_id") == form.get("action_id"):
                     return element

@@ -1,17 +1,19 @@
 """Block Kit as HTML: what the bot's messages, modals and App Home look like in Slack.
 
 Sections (text, fields, accessory), headers, context, actions, dividers, images, inputs, and the
-elements Jethro uses: buttons (primary, danger), static, user and external selects, plain text
-inputs, checkboxes, radio buttons. A control on a message is a small form that posts the click to
-the page server, which sends it to the bot as `block_actions`; inside a modal the inputs are the
-modal form's fields (`in.<block_id>.<action_id>`), sent as the view's state on Submit.
+elements Jethro uses: buttons (primary, danger), static, user and external selects (whose
+options the bot serves as the person types), plain text inputs, checkboxes, radio buttons. A
+control on a message is a small form that posts the click to the page server, which sends it to
+the bot as `block_actions`; inside a modal the inputs are the modal form's fields
+(`in.<block_id>.<action_id>`), sent as the view's state on Submit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import Markup
 
@@ -206,7 +208,8 @@ class BlockKit:
         )
         if place.modal:
             name = field_name(block_id, action_id)
-            return Markup('<select name="%s">%s</select>') % (name, choices)
+            select = Markup('<select name="%s">%s</select>') % (name, choices)
+            return self._searched(element, block_id, place, select)
         fields = self._action_fields(element, block_id, place, kind)
         select = Markup(
             '<select name="selected" data-autosubmit data-action-id="%s">%s</select>'
@@ -214,8 +217,46 @@ class BlockKit:
         ) % (action_id, choices)
         return Markup('<form method="post" action="/action" class="control">%s%s</form>') % (
             fields,
-            select,
+            self._searched(element, block_id, place, select),
         )
+
+    def _searched(
+        self, element: Mapping[str, Any], block_id: str, place: Place, select: Markup
+    ) -> Markup:
+        """An external data source's menu: a search box beside it; the page's script asks the
+        bot for options (`/suggest`, a `block_suggestion`) when it is opened or typed in."""
+        if element.get("type") != "external_select":
+            return select
+        where = {"as": place.user, "view_id": place.view_id, "channel": place.channel}
+        where |= {"ts": place.ts, "ephemeral": "1" if place.ephemeral else ""}
+        where |= {"block_id": block_id, "action_id": str(element.get("action_id", ""))}
+        placeholder = (element.get("placeholder") or {}).get("text", "Type to search")
+        return Markup(
+            '<span class="external-select" data-suggest="%s">'
+            '<input type="search" class="suggest-query" placeholder="%s" autocomplete="off">'
+            "%s</span>"
+        ) % (urlencode(where), placeholder, select)
+
+    def suggestions(
+        self, groups: Sequence[tuple[str, Sequence[Mapping[str, Any]]]], placeholder: str
+    ) -> Markup:
+        """The `<option>`s of a menu whose options the bot served: groups with a label become
+        `<optgroup>`s, as Slack's client shows them."""
+
+        def options(found: Sequence[Mapping[str, Any]]) -> Markup:
+            return Markup("").join(
+                Markup('<option value="%s">%s</option>')
+                % (str(o.get("value", "")), str((o.get("text") or {}).get("text", "")))
+                for o in found
+            )
+
+        shown = Markup('<option value="">%s</option>') % placeholder
+        for label, found in groups:
+            if label:
+                shown += Markup('<optgroup label="%s">%s</optgroup>') % (label, options(found))
+            else:
+                shown += options(found)
+        return shown
 
     def _options(self, element: Mapping[str, Any]) -> list[tuple[str, str]]:
         kind = element.get("type")
@@ -279,8 +320,15 @@ def _hidden(name: str, value: str) -> Markup:
     return Markup('<input type="hidden" name="%s" value="%s">') % (name, value)
 
 
-def view_state(view: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[str, dict[str, Any]]:
-    """A modal's `view.state.values` from its submitted form, as Slack builds it."""
+Served = Callable[[str, str], Mapping[str, Mapping[str, Any]]]
+"""(block_id, action_id) -> the options the bot served for that external select, by value."""
+
+
+def view_state(
+    view: Mapping[str, Any], form: Mapping[str, list[str]], served: Served | None = None
+) -> dict[str, dict[str, Any]]:
+    """A modal's `view.state.values` from its submitted form, as Slack builds it; an external
+    select's choice is one of the options the bot `served` (Slack's client sends it whole)."""
     values: dict[str, dict[str, Any]] = {}
     for block in view.get("blocks") or []:
         element = block.get("element") if isinstance(block, dict) else None
@@ -288,6 +336,8 @@ def view_state(view: Mapping[str, Any], form: Mapping[str, list[str]]) -> dict[s
             continue
         block_id, action_id = str(block.get("block_id", "")), str(element.get("action_id", ""))
         given = form.get(field_name(block_id, action_id), [])
+        if element.get("type") == "external_select" and served is not None:
+            element = dict(element, options=list(served(block_id, action_id).values()))
         values.setdefault(block_id, {})[action_id] = _element_state(element, given)
     return values
 
@@ -298,7 +348,7 @@ def _element_state(element: Mapping[str, Any], given: list[str]) -> dict[str, An
     if kind == "checkboxes":
         return {"type": kind, "selected_options": [options[v] for v in given if v in options]}
     chosen = given[0] if given else ""
-    if kind in ("radio_buttons", "static_select"):
+    if kind in ("radio_buttons", "static_select", "external_select"):
         return {"type": kind, "selected_option": options.get(chosen)}
     if kind == "users_select":
         return {"type": kind, "selected_user": chosen or None}

@@ -18,6 +18,7 @@ def test_the_page_and_its_parts_are_served_and_nothing_else(admin: Admin) -> Non
     assert page.headers["Cache-Control"] == "no-store"
     assert parse_html(page.text).one("main", id="admin-body").attrs["data-version"]
     assert admin.get("/admin/").status == 200
+    assert not parse_html(page.text).find_all("a", id="back-to-workspace")  # standalone
     assert admin.get("/admin/version").headers["Content-Type"] == "application/json"
     assert admin.get("/admin/body").status == 200
     for missing in ("/admin/nope", "/admin/charts/nope.svg", "/", "/administrator", "/slack"):
