@@ -22,6 +22,7 @@ from pathlib import Path
 from knowledge.article import Article
 from knowledge.index import Matcher
 from knowledge.loader import KnowledgeBase, assemble_kb, find_article_files, parse_file
+from knowledge.polling import Poller
 from knowledge.yaml_problems import Problem
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ class LiveKnowledge:
             log.info("%s: no problems any more", self.root / path)
 
 
-class KnowledgeWatcher:
+class KnowledgeWatcher(Poller):
     """Reloads a `LiveKnowledge` every `poll_seconds` on a daemon thread.
 
     Polling rather than inotify: inotify sees nothing on network filesystems (NFS, SMB), misses
@@ -223,39 +224,24 @@ class KnowledgeWatcher:
     a few hundred files is a few `stat` calls a second and works the same everywhere.
     """
 
+    thread_name = "jethro-kb-watcher"
+
     def __init__(self, live: LiveKnowledge, poll_seconds: float = 1.0) -> None:
+        super().__init__(poll_seconds)
         self.live = live
-        self.poll_seconds = poll_seconds
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jethro-kb-watcher", daemon=True)
-        self._thread.start()
+    def failed(self) -> str:
+        return f"reloading the knowledge base at {self.live.root} failed"
 
-    def stop(self, timeout: float = 5) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.poll_seconds):
-            try:
-                report = self.live.reload()
-            except Exception:
-                log.exception("reloading the knowledge base at %s failed", self.live.root)
-                continue
-            if report.swapped:
-                log.info(
-                    "knowledge base reloaded: %d added, %d changed, %d removed",
-                    len(report.added),
-                    len(report.changed),
-                    len(report.removed),
-                )
+    def poll_once(self) -> None:
+        report = self.live.reload()
+        if report.swapped:
+            log.info(
+                "knowledge base reloaded: %d added, %d changed, %d removed",
+                len(report.added),
+                len(report.changed),
+                len(report.removed),
+            )
 
 
 def _located(root: Path, problem: Problem) -> str:

@@ -18,6 +18,7 @@ from escalation.db import session
 from escalation.lessons import lesson_ids, lesson_marks, lessons_after, lessons_by_id
 from knowledge.index import Matcher
 from knowledge.learning import LearningMatcher, Lessons
+from knowledge.polling import Poller
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,14 @@ def pull_learned(matcher: Matcher, engine: Engine) -> None:
         LessonSync(engine, matcher.lessons).pull()
 
 
-class LessonSync:
+class LessonSync(Poller):
+    thread_name = "jethro-lessons"
+
     def __init__(self, engine: Engine, lessons: Lessons, poll_seconds: float = POLL_SECONDS):
+        super().__init__(poll_seconds)
         self.engine = engine
         self.lessons = lessons
-        self.poll_seconds = poll_seconds
         self._pulling = threading.Lock()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def pull(self) -> None:
         """Read what was learned (or removed) since the last pull, anywhere."""
@@ -53,22 +54,8 @@ class LessonSync:
                 _, known = self.lessons.snapshot()
                 self.lessons.add(lessons_by_id(db, ids - set(known)))
 
-    def start(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="jethro-lessons", daemon=True)
-        self._thread.start()
+    def poll_once(self) -> None:
+        self.pull()
 
-    def stop(self, timeout: float = 5) -> None:
-        self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self.poll_seconds):
-            try:
-                self.pull()
-            except Exception:
-                log.exception("reading what other replicas learned failed; trying again")
+    def failed(self) -> str:
+        return "reading what other replicas learned failed; trying again"
