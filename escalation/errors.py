@@ -1,14 +1,18 @@
-"""The errors Jethro raises on purpose: a known reason, worded for the person who must act.
-
-Anything that is a `JethroError` may be shown verbatim to its audience; anything else is a bug
-and goes to the log.
-"""
+"""The errors of tickets and the database; `JethroError` itself comes from `knowledge.errors`,
+the lowest layer that raises it, and is re-exported here for the layers above."""
 
 from __future__ import annotations
 
+from knowledge.errors import JethroError
 
-class JethroError(Exception):
-    """A known business reason; its message is written to be shown as is."""
+__all__ = [
+    "DatabaseError",
+    "JethroError",
+    "TicketError",
+    "TicketNotFoundError",
+    "TicketPermissionError",
+    "TicketStateError",
+]
 
 
 class DatabaseError(JethroError):

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from escalation.errors import JethroError
+from knowledge.errors import JethroError
 from knowledge.onnx_forward import OnnxForward, onnx_available
 
 Vectors = npt.NDArray[np.float32]

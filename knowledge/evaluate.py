@@ -13,10 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from escalation.errors import JethroError
 from knowledge.article import Action, Article
 from knowledge.calibration import Thresholds
 from knowledge.decision import Decision, Outcome
+from knowledge.errors import JethroError
 from knowledge.index import Matcher
 from knowledge.triage import DEFAULT_POLICY, TriagePolicy, decide
 

@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from escalation.errors import JethroError
 from knowledge.article import Article
+from knowledge.errors import JethroError
 
 WEIGHTS = "model.safetensors"
 RECORD = "tune.json"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from escalation.errors import JethroError
 from knowledge.article import Severity
 from knowledge.drafts import TITLE_MAX
+from knowledge.errors import JethroError
 from knowledge.gaps import find_gaps
 from knowledge.parser import parse_article
 
