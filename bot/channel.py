@@ -33,14 +33,14 @@ from escalation.clock import Clock
 from escalation.db import session
 from escalation.errors import TicketError, TicketNotFoundError
 from escalation.inbox import claim_event
-from escalation.lessons import learned_in, record_lesson
+from escalation.lessons import learned_in, record_lesson, record_outcome
 from escalation.models import OutboxMessage, OutboxStatus, SlackConversation, Ticket, TicketStatus
 from escalation.sla import SlaState, sla_reading
 from escalation.sla_watch import mark_stale
 from escalation.storms import reporters
 from escalation.tickets import acknowledge, assignee, get_ticket, reassign, resolve
 from knowledge.article import Article
-from knowledge.decision import Candidate
+from knowledge.decision import Candidate, Outcome
 from knowledge.drafts import DraftSource, drafts_folder, write_draft
 from knowledge.learning import NEW_PROBLEM, LessonKind, LessonSource
 
@@ -158,20 +158,33 @@ class EngineersChannel:
 
     def _learn(self, db: Session, ticket: Ticket, engineer: str, solved_by: str) -> None:
         """Store what solved the ticket; each of its reports (a storm has several) becomes an
-        example of the article named."""
+        example of the article named, and each the bot did not answer a would-be verdict on
+        its top candidate (`record_outcome`), at once: an engineer's word."""
         ticket.solved_by = solved_by
         db.add(ticket)
         db.flush()
-        if solved_by == NEW_PROBLEM:
-            return
         query = (
             select(SlackConversation)
             .where(col(SlackConversation.ticket_id) == ticket.id)
             .order_by(col(SlackConversation.id))
         )
-        reports: dict[tuple[str | None, str], None] = {
-            (c.key, c.text): None for c in db.exec(query)
-        }
+        conversations = list(db.exec(query))
+        for c in conversations:
+            if c.outcome is not Outcome.ANSWER and c.candidates:
+                record_outcome(
+                    db,
+                    top=str(c.candidates[0]["id"]),
+                    solved_by=solved_by,
+                    confidence=c.confidence,
+                    teacher=engineer,
+                    text=c.text,
+                    clock=self.clock,
+                    conversation_key=c.key,
+                    ticket_id=ticket.id,
+                )
+        if solved_by == NEW_PROBLEM:
+            return
+        reports: dict[tuple[str | None, str], None] = {(c.key, c.text): None for c in conversations}
         for key, text in reports or {(None, ticket.text): None}:
             record_lesson(
                 db,

@@ -561,7 +561,11 @@ def _lessons_counting(kb_dir: Path | None) -> tuple[list[Lesson], frozenset[int]
     if not isinstance(matcher, LearningMatcher):
         return lessons, frozenset()
     articles = {a.id for a in knowledge.kb.articles}
-    counters = {x.id for x in lessons if x.kind is LessonKind.COUNTER and x.article_id in articles}
+    counters = {
+        x.id
+        for x in lessons
+        if x.kind is LessonKind.COUNTER and x.teaches and x.article_id in articles
+    }
     return lessons, matcher.in_force() | counters
 
 
@@ -584,6 +588,8 @@ def kb_learned_list(kb_dir: Path | None, article_id: str | None, as_json: bool) 
             continue
         ticket = f" ticket #{lesson.ticket_id}" if lesson.ticket_id is not None else ""
         state = "counts" if counts else "waits for a second person"
+        if not lesson.teaches:
+            state = "a would-be verdict, for the threshold refit only"
         click.echo(
             f"#{lesson.id} {lesson.kind.value} of {lesson.article_id} · {lesson.source.value} "
             f"by {lesson.teacher} at {lesson.created_at:%Y-%m-%d %H:%M}{ticket} · {state} · "

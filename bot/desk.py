@@ -568,6 +568,7 @@ class Desk:
             db=work.db,
             text=conversation.text,
             confidence=conversation.confidence,
+            top=str(conversation.candidates[0]["id"]),
         )
         shown = self.renderer.message(
             "answer",

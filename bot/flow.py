@@ -21,7 +21,7 @@ from bot.text_safety import matchable
 from escalation.clock import Clock, SystemClock
 from escalation.conversations import INSERT_TURN, log_turn, record_feedback, turn_values
 from escalation.db import session
-from escalation.lessons import forget_examples, record_lesson
+from escalation.lessons import forget_examples, record_lesson, record_outcome
 from escalation.models import Role, Ticket
 from escalation.oncall import active_overrides
 from escalation.schedule import OncallSchedule
@@ -209,9 +209,11 @@ class TriageFlow:
         db: Session | None = None,
         text: str = "",
         confidence: float | None = None,
+        top: str | None = None,
     ) -> None:
         """The employee chose one of the suggested articles; it is shown next, and `text`
-        becomes a learned example of it (counting once someone else agrees)."""
+        becomes a learned example of it (counting once someone else agrees). `top`: the best
+        candidate, whose would-be verdict (was it the one picked?) the threshold refit reads."""
         with self._unit(db) as db:
             log_turn(
                 db,
@@ -232,6 +234,17 @@ class TriageFlow:
                 conversation_key=conversation,
                 confidence=confidence,
             )
+            if top is not None and confidence is not None:
+                record_outcome(
+                    db,
+                    top=top,
+                    solved_by=article.id,
+                    confidence=confidence,
+                    teacher=reporter,
+                    text=text,
+                    clock=self.clock,
+                    conversation_key=conversation,
+                )
 
     def detail(
         self, *, reporter: str, conversation: str, text: str, db: Session | None = None

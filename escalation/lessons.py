@@ -55,6 +55,35 @@ def record_lesson(
     return row
 
 
+def record_outcome(
+    db: Session,
+    *,
+    top: str,
+    solved_by: str,
+    confidence: float,
+    teacher: str,
+    text: str,
+    clock: Clock,
+    conversation_key: str | None = None,
+    ticket_id: int | None = None,
+) -> LearnedLesson | None:
+    """Store a would-be verdict (`LessonSource.OUTCOME`) on a report the bot did not answer:
+    whether `top`, its best candidate at `confidence`, is `solved_by`, the article that solved
+    it (or `NEW_PROBLEM`). Only the answer threshold's refit reads it."""
+    return record_lesson(
+        db,
+        kind=LessonKind.EXAMPLE if top == solved_by else LessonKind.COUNTER,
+        article_id=top,
+        source=LessonSource.OUTCOME,
+        teacher=teacher,
+        text=text,
+        clock=clock,
+        conversation_key=conversation_key,
+        ticket_id=ticket_id,
+        confidence=confidence,
+    )
+
+
 def forget_examples(db: Session, conversation_key: str) -> int:
     """Drop the examples a conversation taught: its reporter took the Solved back."""
     done = db.exec(

@@ -32,7 +32,7 @@ from escalation import threads
 from escalation.clock import FixedClock
 from escalation.db import make_engine, plain, session, upgrade
 from escalation.models import LearnedLesson, SlackConversation
-from knowledge.learning import LessonKind
+from knowledge.learning import LessonKind, LessonSource
 from knowledge.live import LiveKnowledge
 
 CHANNEL = "C0REPLAYENGINEERS"
@@ -60,8 +60,10 @@ class World:
             threads.thread_started(db, conversation.key, conversation.channel, ts)
 
     def examples_learned(self) -> int:
-        query = sa.select(sa.func.count(col(LearnedLesson.id))).where(
-            col(LearnedLesson.kind) == LessonKind.EXAMPLE.value
+        query = (
+            sa.select(sa.func.count(col(LearnedLesson.id)))
+            .where(col(LearnedLesson.kind) == LessonKind.EXAMPLE.value)
+            .where(col(LearnedLesson.source) != LessonSource.OUTCOME.value)
         )
         with session(self.desk.engine) as db:
             return int(plain(db).execute(query).scalar_one())

@@ -220,16 +220,19 @@ def refit_from_verdicts(
 ) -> Thresholds | None:
     """The answer threshold refit on real verdicts, or None while there are too few of them.
 
-    `verdicts`: (the decision's confidence, whether the answer was right) for answered reports,
-    e.g. Solved = right and Still broken = wrong (any order; only answers carry a verdict).
-    Returns the lowest threshold, among the verdicts' confidences, at or above which at least
-    `min_above` verdicts lie and their precision reaches `target`; verdicts only exist above the
-    threshold in use, so the refit can lower it no further than the least confident answer
-    judged. When no threshold reaches `target`, it returns the one that keeps only the
-    `min_above` surest answers, with the precision measured there. None when fewer than
-    `min_verdicts` verdicts exist. The suggest threshold stays `current.suggest` (capped at the
-    new answer threshold); deflection is not measurable from verdicts (None). Source "outcomes".
+    `verdicts`: (the decision's confidence, whether the answer was, or would have been, right),
+    e.g. Solved = right and Still broken = wrong on answers, and below the threshold in use
+    whether the top candidate of a report suggested or escalated was the article that solved
+    it (any order). Returns the lowest threshold (not under `LOWEST`), among the verdicts'
+    confidences, at or above which at least `min_above` verdicts lie and their precision
+    reaches `target`: it can lower the threshold only as far as verdicts below it show.
+    When no threshold reaches `target`, it returns the one that keeps only the `min_above`
+    surest verdicts, with the precision measured there. None when fewer than `min_verdicts`
+    verdicts exist (or `min_above` at `LOWEST` or more). The suggest threshold stays
+    `current.suggest` (capped at the new answer threshold); deflection is not measurable from
+    verdicts (None). Source "outcomes".
     """
+    verdicts = [v for v in verdicts if v[0] >= LOWEST]
     if len(verdicts) < max(min_verdicts, min_above, 1):
         return None
     confidence = np.array([c for c, _ in verdicts], dtype=np.float64)

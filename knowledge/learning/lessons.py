@@ -32,6 +32,10 @@ class LessonSource(StrEnum):
     """The reporter picked the article from the suggestions."""
     ENGINEER = "engineer"
     """An engineer resolving the ticket named the article that solved it."""
+    OUTCOME = "outcome"
+    """A would-be verdict, never an example: a report suggested or escalated turned out to be
+    about its top candidate (kind example) or not (counter-example). Only the answer
+    threshold's refit reads it (`knowledge.learning.matcher`); `teacher` is who said so."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,11 @@ class Lesson:
     ticket_id: int | None = None
     confidence: float | None = None
     """The decision's confidence when the report was judged: what the verdicts calibrate."""
+
+    @property
+    def teaches(self) -> bool:
+        """It changes matching (an example or counter-example), unlike a would-be verdict."""
+        return self.source is not LessonSource.OUTCOME
 
 
 class Lessons:

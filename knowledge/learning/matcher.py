@@ -12,7 +12,10 @@ With no lesson in force the inner matcher answers alone, unchanged.
 
 The verdicts among the lessons (Solved / Still broken on an answer, with the answer's confidence)
 refit the answer threshold once there are enough of them (`refit_from_verdicts`): `calibrated`
-then says "outcomes" instead of the base's calibration, wherever thresholds are read.
+then says "outcomes" instead of the base's calibration, wherever thresholds are read. The
+would-be verdicts (`LessonSource.OUTCOME`: was the top candidate of a report not answered the
+article that solved it?) join them, so the refit can lower the threshold too; they never
+change matching.
 """
 
 from __future__ import annotations
@@ -168,10 +171,10 @@ class LearningMatcher:
 
     def _catch_up(self) -> None:
         version, held = self.lessons.snapshot()
-        self._refit = self._refit_thresholds(held)
         space = self._space
-        lessons = {i: x for i, x in held.items() if x.article_id in self._position}
+        lessons = {i: x for i, x in held.items() if x.teaches and x.article_id in self._position}
         if space is None:
+            self._refit = self._refit_thresholds(held, frozenset())
             self._version = version
             return
         new = [x for i, x in lessons.items() if i not in self._vectors]
@@ -201,11 +204,16 @@ class LearningMatcher:
         self._groups = groups
         in_force = sorted(i for _, kept in groups.values() for i in kept)
         self._state = self._build(lessons, in_force, counters, space)
+        self._refit = self._refit_thresholds(held, self._state.in_force)
         self._version = version
 
-    def _refit_thresholds(self, held: dict[int, Lesson]) -> Thresholds | None:
+    def _refit_thresholds(
+        self, held: dict[int, Lesson], in_force: frozenset[int]
+    ) -> Thresholds | None:
         """The answer threshold refit on every verdict held (in id order, so every replica
-        holding the same rows refits the same), or None while they are too few."""
+        holding the same rows refits the same), or None while they are too few: the verdicts
+        on answers, and the would-be verdicts (`would_be_verdicts`) below the threshold, which
+        let the refit lower it where reports it did not answer show it could have."""
         current = getattr(self.inner, "calibrated", None)
         if not isinstance(current, Thresholds):
             return None
@@ -214,10 +222,14 @@ class LearningMatcher:
             for _, x in sorted(held.items())
             if x.source is LessonSource.VERDICT and x.confidence is not None
         ]
-        found = refit_from_verdicts(verdicts, self.target_precision, current)
+        would_be = would_be_verdicts(held, in_force)
+        found = refit_from_verdicts([*verdicts, *would_be], self.target_precision, current)
         if found is None:
             return None
-        return replace(found, note=f"refit on {len(verdicts)} verdicts of answers")
+        note = f"refit on {len(verdicts)} verdicts of answers"
+        if would_be:
+            note += f" and {len(would_be)} outcomes of reports not answered"
+        return replace(found, note=note)
 
     def _build(
         self, lessons: dict[int, Lesson], in_force: list[int], counters: list[Lesson], space: Space
@@ -253,3 +265,36 @@ class LearningMatcher:
             np.array(own_owner, dtype=np.int64),
             frozenset(in_force),
         )
+
+
+def would_be_verdicts(
+    held: dict[int, Lesson], in_force: frozenset[int]
+) -> list[tuple[float, bool]]:
+    """(confidence, whether the top candidate was right) for the reports suggested or escalated
+    whose outcome is known (`LessonSource.OUTCOME`), one per conversation, in id order.
+
+    An engineer's word counts at once and wins over the employee's pick in the same
+    conversation. A pick that says the top candidate was right counts only once the pick's own
+    example is in force (`knowledge.learning.trust`), so one employee alone cannot lower the
+    threshold for everyone; one that says it was wrong counts at once (it can only raise it).
+    """
+    picks: dict[tuple[str | None, str], int] = {
+        (x.conversation, x.article_id): i
+        for i, x in held.items()
+        if x.source is LessonSource.PICK and x.conversation is not None
+    }
+    chosen: dict[str | int, Lesson] = {}
+    for i, x in sorted(held.items()):
+        if x.source is not LessonSource.OUTCOME or x.confidence is None:
+            continue
+        engineer = x.ticket_id is not None
+        if not engineer and x.kind is LessonKind.EXAMPLE:
+            pick = picks.get((x.conversation, x.article_id))
+            if pick is None or pick not in in_force:
+                continue
+        key: str | int = x.conversation if x.conversation is not None else -i
+        before = chosen.get(key)
+        if before is None or engineer or before.ticket_id is None:
+            chosen[key] = x
+    ordered = sorted(chosen.values(), key=lambda x: x.id)
+    return [(float(x.confidence or 0.0), x.kind is LessonKind.EXAMPLE) for x in ordered]

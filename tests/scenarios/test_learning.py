@@ -78,10 +78,14 @@ def test_two_people_confirming_a_pick_teach_the_bot_to_answer_the_next(jethro: J
     with session(jethro.engine) as db:
         lessons = list_lessons(db)
         assert verdict_pairs(db) == []  # a Solved on a pick is no verdict on the answer threshold
-    assert {(x.kind, x.source, x.article_id) for x in lessons} == {
+    assert {(x.kind, x.source, x.article_id) for x in lessons if x.teaches} == {
         (LessonKind.EXAMPLE, LessonSource.PICK, VPN),
         (LessonKind.EXAMPLE, LessonSource.VERDICT, VPN),
     }
+    # each pick is also a would-be verdict on the suggestion's top candidate, for the refit only
+    outcomes = [x for x in lessons if not x.teaches]
+    assert [x.source for x in outcomes] == [LessonSource.OUTCOME] * 2
+    assert all(x.confidence is not None and x.ticket_id is None for x in outcomes)
     assert {x.teacher for x in lessons} == {"U0PERSON00", "U0PERSON01"}
     assert {x.text for x in lessons} == set(TAUGHT[:2])
     assert all(x.conversation for x in lessons)
@@ -93,7 +97,9 @@ def test_one_person_confirming_twenty_wrong_answers_teaches_nobody_else(jethro: 
         pick_and_confirm(jethro, alone, TAUGHT[n % 3], WRONG)
 
     with session(jethro.engine) as db:
-        assert len(list_lessons(db)) == 40  # stored, with who taught them, for admins to see
+        # stored, with who taught them, for admins to see: a pick, its would-be verdict and the
+        # Solved, twenty times
+        assert len(list_lessons(db)) == 60
     # decided as before anyone taught: handed over, and suggested (not answered with WRONG)
     assert answered_with(jethro, person(jethro, 2), LATER) is None
     assert answered_with(jethro, person(jethro, 3), TAUGHT[0]) is None
@@ -154,7 +160,7 @@ def test_an_engineer_naming_the_article_teaches_it_at_once(
 
     assert answered_with(jethro, person(jethro, 2), "kraken update broke my vpn") == VPN
     with session(jethro.engine) as db:
-        [lesson] = list_lessons(db)
+        [lesson, outcome] = sorted(list_lessons(db), key=lambda x: not x.teaches)
         [stored] = db.exec(select(Ticket)).all()
     assert (lesson.source, lesson.teacher, lesson.ticket_id) == (
         LessonSource.ENGINEER,
@@ -162,6 +168,14 @@ def test_an_engineer_naming_the_article_teaches_it_at_once(
         stored.id,
     )
     assert stored.solved_by == VPN
+    # and a would-be verdict on the report's top candidate, which the refit reads
+    right = LessonKind.EXAMPLE if outcome.article_id == VPN else LessonKind.COUNTER
+    assert (outcome.source, outcome.kind, outcome.teacher, outcome.ticket_id) == (
+        LessonSource.OUTCOME,
+        right,
+        "U0ENGINEER",
+        stored.id,
+    )
 
 
 def test_the_resolve_picker_offers_the_tickets_articles_first_and_a_new_problem(
@@ -195,7 +209,9 @@ def test_the_resolve_picker_offers_the_tickets_articles_first_and_a_new_problem(
 
     with session(jethro.engine) as db:
         assert [t.id for t in new_problem_tickets(db)] == [int(view["private_metadata"])]
-        assert list_lessons(db) == []
+        # no example; only a would-be verdict that the top candidate was wrong
+        lessons = list_lessons(db)
+    assert [(x.source, x.kind) for x in lessons] == [(LessonSource.OUTCOME, LessonKind.COUNTER)]
 
 
 def test_what_one_replica_learns_another_uses(jethro: Jethro, engineers: Engineers) -> None:
@@ -208,7 +224,7 @@ def test_what_one_replica_learns_another_uses(jethro: Jethro, engineers: Enginee
 
         def learned() -> bool:
             matcher = other.knowledge.current.matcher
-            return len(getattr(matcher, "lessons", ())) == 1
+            return len(getattr(matcher, "lessons", ())) == 2  # the example, the outcome
 
         wait_until(learned, "the other replica did not pull the lesson")
         reply = person(other, 2).dm("kraken update broke my vpn").last_reply()
