@@ -144,8 +144,9 @@ class EngineersChannel:
                 return self._refusal(db, ticket_id, user)
             if self.metrics is not None:
                 self.metrics.ticket_resolved(db, ticket, ticket.team or self.settings.default_team)
+            conversations = self._judge_top(db, ticket, user, solved_by)
             if solved_by:
-                self._learn(db, ticket, user, solved_by)
+                self._learn(db, ticket, user, solved_by, conversations)
             self._update_ticket(db, ticket)
             self._tell_reporter(db, ticket, "resolved", user, ticket.resolution or "")
             if teach:
@@ -156,13 +157,13 @@ class EngineersChannel:
         self.wake()
         return None
 
-    def _learn(self, db: Session, ticket: Ticket, engineer: str, solved_by: str) -> None:
-        """Store what solved the ticket; each of its reports (a storm has several) becomes an
-        example of the article named, and each the bot did not answer a would-be verdict on
-        its top candidate (`record_outcome`), at once: an engineer's word."""
-        ticket.solved_by = solved_by
-        db.add(ticket)
-        db.flush()
+    def _judge_top(
+        self, db: Session, ticket: Ticket, engineer: str, solved_by: str | None
+    ) -> list[SlackConversation]:
+        """The ticket's reports; each one the bot did not answer gets a would-be verdict on its
+        top candidate (`record_outcome`), at once (an engineer's word): right when it is the
+        article named, wrong otherwise, also when none is named (nothing in the base solved it;
+        an engineer skipping the picker can only make the bot answer less)."""
         query = (
             select(SlackConversation)
             .where(col(SlackConversation.ticket_id) == ticket.id)
@@ -182,6 +183,21 @@ class EngineersChannel:
                     conversation_key=c.key,
                     ticket_id=ticket.id,
                 )
+        return conversations
+
+    def _learn(
+        self,
+        db: Session,
+        ticket: Ticket,
+        engineer: str,
+        solved_by: str,
+        conversations: list[SlackConversation],
+    ) -> None:
+        """Store what solved the ticket; each of its `conversations` (a storm has several)
+        becomes an example of the article named."""
+        ticket.solved_by = solved_by
+        db.add(ticket)
+        db.flush()
         if solved_by == NEW_PROBLEM:
             return
         reports: dict[tuple[str | None, str], None] = {(c.key, c.text): None for c in conversations}

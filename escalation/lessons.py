@@ -59,7 +59,7 @@ def record_outcome(
     db: Session,
     *,
     top: str,
-    solved_by: str,
+    solved_by: str | None,
     confidence: float,
     teacher: str,
     text: str,
@@ -69,7 +69,7 @@ def record_outcome(
 ) -> LearnedLesson | None:
     """Store a would-be verdict (`LessonSource.OUTCOME`) on a report the bot did not answer:
     whether `top`, its best candidate at `confidence`, is `solved_by`, the article that solved
-    it (or `NEW_PROBLEM`). Only the answer threshold's refit reads it."""
+    it (`NEW_PROBLEM` or None: none did). Only the answer threshold's refit reads it."""
     return record_lesson(
         db,
         kind=LessonKind.EXAMPLE if top == solved_by else LessonKind.COUNTER,

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import numpy.typing as npt
 
-from knowledge.article import Article
+from knowledge.article import Action, Article
 from knowledge.calibration import Thresholds, refit_from_verdicts
 from knowledge.decision import Candidate
 from knowledge.embedding import Vectors
@@ -222,7 +222,8 @@ class LearningMatcher:
             for _, x in sorted(held.items())
             if x.source is LessonSource.VERDICT and x.confidence is not None
         ]
-        would_be = would_be_verdicts(held, in_force)
+        never = frozenset(a.id for a in self.articles if a.action is Action.ESCALATE)
+        would_be = would_be_verdicts(held, in_force, never)
         found = refit_from_verdicts([*verdicts, *would_be], self.target_precision, current)
         if found is None:
             return None
@@ -268,7 +269,7 @@ class LearningMatcher:
 
 
 def would_be_verdicts(
-    held: dict[int, Lesson], in_force: frozenset[int]
+    held: dict[int, Lesson], in_force: frozenset[int], never: frozenset[str] = frozenset()
 ) -> list[tuple[float, bool]]:
     """(confidence, whether the top candidate was right) for the reports suggested or escalated
     whose outcome is known (`LessonSource.OUTCOME`), one per conversation, in id order.
@@ -277,6 +278,7 @@ def would_be_verdicts(
     conversation. A pick that says the top candidate was right counts only once the pick's own
     example is in force (`knowledge.learning.trust`), so one employee alone cannot lower the
     threshold for everyone; one that says it was wrong counts at once (it can only raise it).
+    A top candidate in `never` (articles always handed to a person) says nothing about answers.
     """
     picks: dict[tuple[str | None, str], int] = {
         (x.conversation, x.article_id): i
@@ -285,7 +287,7 @@ def would_be_verdicts(
     }
     chosen: dict[str | int, Lesson] = {}
     for i, x in sorted(held.items()):
-        if x.source is not LessonSource.OUTCOME or x.confidence is None:
+        if x.source is not LessonSource.OUTCOME or x.confidence is None or x.article_id in never:
             continue
         engineer = x.ticket_id is not None
         if not engineer and x.kind is LessonKind.EXAMPLE:
