@@ -621,7 +621,7 @@ def kb_learned_export(directory: Path) -> None:
     from knowledge.learning.export import export_examples
 
     everything, counting = _lessons_counting(directory)
-    lessons = [x for x in everything if x.kind is LessonKind.EXAMPLE]
+    lessons = [x for x in everything if x.kind is LessonKind.EXAMPLE and x.teaches]
     examples = [(x.article_id, x.text) for x in lessons if x.id in counting]
     done = export_examples(directory, examples)
     for path, texts in sorted(done.written.items()):
