@@ -224,8 +224,9 @@ def refit_from_verdicts(
     e.g. Solved = right and Still broken = wrong on answers, and below the threshold in use
     whether the top candidate of a report suggested or escalated was the article that solved
     it (any order). Returns the lowest threshold (not under `LOWEST`), among the verdicts'
-    confidences, at or above which at least `min_above` verdicts lie and their precision
-    reaches `target`: it can lower the threshold only as far as verdicts below it show.
+    confidences, at or above which at least `min_above` verdicts lie and their precision, one
+    standard error down (`CAUTION`), reaches `target`: it can lower the threshold only as far
+    as verdicts below it show.
     When no threshold reaches `target`, it returns the one that keeps only the `min_above`
     surest verdicts, with the precision measured there. None when fewer than `min_verdicts`
     verdicts exist (or `min_above` at `LOWEST` or more). The suggest threshold stays
@@ -243,7 +244,10 @@ def refit_from_verdicts(
     last = np.r_[conf[1:] != conf[:-1], True]
     precision = good / counts
     usable = last & (counts >= min_above)
-    reached = np.flatnonzero(usable & (precision >= target))
+    # read one standard error down, as the base's calibration reads its samples: lowering the
+    # threshold on a few hundred outcomes must not spend the precision's whole margin
+    spread = np.sqrt(precision * (1 - precision) / counts)
+    reached = np.flatnonzero(usable & (precision - CAUTION * spread >= target))
     i = int(reached[-1]) if len(reached) else int(np.flatnonzero(usable)[0])
     answer = float(conf[i])
     return Thresholds(
