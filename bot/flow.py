@@ -214,15 +214,9 @@ class TriageFlow:
         """The employee chose one of the suggested articles; it is shown next, and `text`
         becomes a learned example of it (counting once someone else agrees). `top`: the best
         candidate, whose would-be verdict (was it the one picked?) the threshold refit reads."""
+        shown = f"showed '{article.title}', picked by the employee from the suggestions"
         with self._unit(db) as db:
-            log_turn(
-                db,
-                conversation_key=conversation,
-                user_id=reporter,
-                role=Role.BOT,
-                text=f"showed '{article.title}', picked by the employee from the suggestions",
-                clock=self.clock,
-            )
+            self._log(reporter, conversation, Role.BOT, shown, db)
             record_lesson(
                 db,
                 kind=LessonKind.EXAMPLE,

@@ -27,10 +27,10 @@ from bot.config import Settings, load_settings
 from bot.desk import Desk
 from bot.learning import LessonSync
 from bot.render import Renderer
-from bot.runtime import matcher_builder
+from bot.runtime import matcher_builder, open_database
 from escalation import threads
 from escalation.clock import FixedClock
-from escalation.db import make_engine, plain, session, upgrade
+from escalation.db import plain, session
 from escalation.models import LearnedLesson, SlackConversation
 from knowledge.learning import LessonKind, LessonSource
 from knowledge.live import LiveKnowledge
@@ -84,8 +84,7 @@ def scratch_world(kb_dir: Path, environ: Mapping[str, str] | None = None) -> Ite
             kb_dir=kb_root,
             escalation_channel=CHANNEL,
         )
-        engine = make_engine(settings.database_url)
-        upgrade(engine)
+        engine = open_database(settings)
         build = matcher_builder(settings)
         assert build.lessons is not None
         learning = LessonSync(engine, build.lessons)
