@@ -27,7 +27,7 @@ from knowledge.triage import TriagePolicy
 log = logging.getLogger(__name__)
 
 REUSE_SHARE = 0.1
-VERSION = "1"
+VERSION = "2"
 """Part of every cache key: a change to how samples are judged must not reuse old ones."""
 
 

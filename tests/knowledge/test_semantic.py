@@ -20,6 +20,7 @@ from knowledge.decision import Outcome
 from knowledge.embedding import BertEncoder, Encoder, Vectors, load_encoder
 from knowledge.embedding_cache import EmbeddingCache
 from knowledge.index import Matcher
+from knowledge.matchers import POLICIES
 from knowledge.semantic import SemanticConfig, SemanticMatcher
 from knowledge.triage import decide
 
@@ -196,3 +197,26 @@ def test_a_rare_word_shared_with_an_article_raises_its_score(encoder: CountingEn
 
     assert with_words.rank(report)[0].article == without.rank(report)[0].article == quentro
     assert with_words.rank(report)[0].score > without.rank(report)[0].score
+
+
+def test_a_report_between_two_title_only_articles_is_offered_both(
+    encoder: CountingEncoder,
+) -> None:
+    """Admins often start with a title and a body. A title-only article used to look far from
+    every report (its one text is as close to it as a text can be), so the shortlist was padded
+    with an unrelated third article; now the two that fit are offered."""
+    titles = {
+        "monitor": "External monitor flickers or stays black",
+        "laptop-screen": "Laptop screen flickers or goes dim",
+        "vpn": "VPN keeps disconnecting",
+        "password": "Reset a forgotten password",
+        "toner": "Printer is out of toner",
+        "guest-wifi": "Guest Wi-Fi for visitors",
+        "badge": "Badge does not open the door",
+        "mail": "Email is not syncing on my phone",
+    }
+    base = [Article(key, title, "Steps.") for key, title in titles.items()]
+    policy = POLICIES[SemanticMatcher.name]
+    decision = decide("the display flickers all the time", SemanticMatcher(base, encoder), policy)
+    assert decision.outcome is Outcome.SUGGEST
+    assert {c.article.id for c in decision.candidates} == {"monitor", "laptop-screen"}

@@ -1,0 +1,146 @@
+"""What any threshold chosen on a base's own held-out reports gives on real streams: the
+precision/deflection frontier behind the calibration's `UNKNOWN_SHARE` (docs/matching.md).
+
+    .venv/bin/python bench/calibration_frontier.py /tmp/cal/clinc /tmp/cal/finance \
+        /tmp/cal/clinc-unseen /tmp/cal/cards0 [--split test]
+
+Each base is a folder with `kb/` and `queries-{split}.jsonl` (`../shared/tools/dataset_to_kb.py`,
+`bench/domain_base.py`). The served matcher is built as production builds it (`MatcherFactory`,
+tuned encoder, cache under `JETHRO_CACHE_DIR` or /tmp/jcache); the held-out reports are judged as
+`knowledge.calibration.held_out` judges them (untuned encoder, five folds of whole left-out
+articles and left-out examples). For each score (the confidence alone, or its logit plus `w`
+times the best article's cosine minus its own texts' mean cosine to it, the one feature that
+separated left-out articles' reports best here) and each assumed share of unknown reports, the
+answer threshold is chosen on the held-out reports as `choose_thresholds` chooses it (weighted,
+precision one standard error down, target 0.95), then applied to the stream: precision and
+deflection per base. A study, never read by the product.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.calibration.held_out import FOLDS, _fold
+from knowledge.embedding_cache import EmbeddingCache
+from knowledge.evaluate import OOS, read_queries
+from knowledge.loader import load_kb
+from knowledge.matchers import MatcherChoice, MatcherFactory, _held_out_builder
+from knowledge.semantic import SemanticMatcher
+
+TARGET = 0.95
+SHARES = (1 / 3, 0.25, 0.2, 0.15)
+WEIGHTS = (0.0, 5.0, 10.0)
+
+
+@dataclass
+class Judged:
+    """Reports as one matcher judged them: logit of the confidence, cosine minus typical,
+    whether the best article is right, whether the report's problem is in the base."""
+
+    logit: np.ndarray
+    closer: np.ndarray
+    right: np.ndarray
+    known: np.ndarray
+
+    def score(self, weight: float) -> np.ndarray:
+        return np.asarray(self.logit + weight * self.closer)
+
+
+def judged(matcher: SemanticMatcher, reports: list[tuple[str, str | None]]) -> Judged:
+    rows = []
+    for text, label in reports:
+        ranked = matcher.rank(text, limit=10)
+        if not ranked:
+            continue
+        conf = min(max(matcher.confidence(ranked), 1e-6), 1 - 1e-6)
+        best = ranked[0]
+        closer = (best.similarity or 0.0) - matcher._typical[best.article.id]
+        rows.append(
+            (np.log(conf / (1 - conf)), closer, best.article.id == label, label is not None)
+        )
+    logit, closer, right, known = (np.array(col) for col in zip(*rows, strict=True))
+    return Judged(logit, closer, right.astype(bool), known.astype(bool))
+
+
+def held_out(factory: MatcherFactory, served: SemanticMatcher, cache: EmbeddingCache) -> Judged:
+    """The base's held-out reports, as the calibration builds and judges them."""
+    encoder = factory.encoder()
+    assert encoder is not None, "the semantic extra and model are needed"
+    kb_articles = list(served.articles)
+    build = _held_out_builder(kb_articles, encoder, cache, served.config)
+    parts = []
+    for fold in range(FOLDS):
+        kept, reports = [], []
+        for article in kb_articles:
+            home = _fold(article.id)
+            if home == fold:
+                reports += [(t, None) for t in article.examples or (article.title,)]
+                continue
+            out = [t for i, t in enumerate(article.examples) if (home + i) % FOLDS == fold]
+            stay = [t for i, t in enumerate(article.examples) if (home + i) % FOLDS != fold]
+            if not stay:
+                out, stay = [], list(article.examples)
+            kept.append(replace(article, examples=tuple(stay)))
+            reports += [(t, article.id) for t in out]
+        part = build(kept)
+        assert isinstance(part, SemanticMatcher)
+        parts.append(judged(part, reports))
+    return Judged(*(np.concatenate([getattr(p, f) for p in parts]) for f in Judged.__annotations__))
+
+
+def threshold(samples: Judged, weight: float, share: float) -> float | None:
+    """As `knowledge.calibration.thresholds._answer_threshold`, on `samples.score(weight)`."""
+    score, known = samples.score(weight), samples.known
+    w = np.where(known, (1 - share) / max(known.sum(), 1), share / max((~known).sum(), 1))
+    order = np.argsort(-score, kind="stable")
+    ww, good = w[order], (samples.right & known)[order]
+    total, hits = np.cumsum(ww), np.cumsum(ww * good)
+    precision = hits / total
+    effective = total**2 / np.cumsum(ww**2)
+    spread = np.sqrt(precision * (1 - precision) / np.maximum(effective, 1.0))
+    reached = np.flatnonzero(precision - spread >= TARGET)
+    return float(score[order][reached[-1]]) if len(reached) else None
+
+
+def measured(stream: Judged, weight: float, at: float | None) -> str:
+    if at is None:
+        return "none reaches"
+    answered = stream.score(weight) >= at
+    precision = (answered & stream.right).sum() / max(answered.sum(), 1)
+    deflection = (answered & stream.right & stream.known).sum() / max(stream.known.sum(), 1)
+    return f"{precision:.3f} / {deflection:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("bases", type=Path, nargs="+")
+    parser.add_argument("--split", default="test")
+    args = parser.parse_args()
+    cache_dir = Path(os.environ.get("JETHRO_CACHE_DIR", "/tmp/jcache"))
+    factory = MatcherFactory(MatcherChoice.SEMANTIC, None, cache_dir)
+    cache = EmbeddingCache(cache_dir)
+    studied = {}
+    for folder in args.bases:
+        kb = load_kb(folder / "kb")
+        matcher = factory(kb)
+        assert isinstance(matcher, SemanticMatcher)
+        queries = read_queries(folder / f"queries-{args.split}.jsonl")
+        stream = [(q.text, None if q.label == OOS else q.label) for q in queries]
+        studied[folder.name] = (held_out(factory, matcher, cache), judged(matcher, stream))
+    names = list(studied)
+    print("| score | unknown share | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    for weight in WEIGHTS:
+        label = "confidence" if not weight else f"logit + {weight:g} x (cosine - typical)"
+        for share in SHARES:
+            cells = [measured(s, weight, threshold(h, weight, share)) for h, s in studied.values()]
+            print(f"| {label} | {share:.2f} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
