@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from knowledge.calibration.held_out import FOLDS, _fold
+from knowledge.calibration.held_out import folds
 from knowledge.embedding_cache import EmbeddingCache
 from knowledge.evaluate import OOS, read_queries
 from knowledge.loader import load_kb
@@ -74,19 +74,7 @@ def held_out(factory: MatcherFactory, served: SemanticMatcher, cache: EmbeddingC
     kb_articles = list(served.articles)
     build = _held_out_builder(kb_articles, encoder, cache, served.config)
     parts = []
-    for fold in range(FOLDS):
-        kept, reports = [], []
-        for article in kb_articles:
-            home = _fold(article.id)
-            if home == fold:
-                reports += [(t, None) for t in article.examples or (article.title,)]
-                continue
-            out = [t for i, t in enumerate(article.examples) if (home + i) % FOLDS == fold]
-            stay = [t for i, t in enumerate(article.examples) if (home + i) % FOLDS != fold]
-            if not stay:
-                out, stay = [], list(article.examples)
-            kept.append(replace(article, examples=tuple(stay)))
-            reports += [(t, article.id) for t in out]
+    for kept, reports in folds(kb_articles):
         part = build(kept)
         assert isinstance(part, SemanticMatcher)
         parts.append(judged(part, reports))

@@ -12,7 +12,7 @@ built on what is left, by the caller's `build`, and every left-out text is ranke
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 
 from knowledge.article import Action, Article
@@ -53,6 +53,17 @@ def held_out_samples(
 ) -> list[Sample]:
     """Every left-out text of every fold, judged (see the module docstring)."""
     samples: list[Sample] = []
+    for kept, queries in folds(articles):
+        matcher = build(kept)
+        samples += [_judged(matcher, policy, text, label) for text, label in queries]
+    return samples
+
+
+def folds(
+    articles: Sequence[Article],
+) -> Iterator[tuple[list[Article], list[tuple[str, str | None]]]]:
+    """Each fold's kept articles and left-out reports, (text, its article's id, or None for a
+    left-out article's), skipping a fold that keeps or leaves out nothing."""
     for fold in range(FOLDS):
         kept: list[Article] = []
         queries: list[tuple[str, str | None]] = []
@@ -69,9 +80,7 @@ def held_out_samples(
             kept.append(replace(article, examples=tuple(stay)))
             queries += [(text, article.id) for text in out if text.strip()]
         if kept and queries:
-            matcher = build(kept)
-            samples += [_judged(matcher, policy, text, label) for text, label in queries]
-    return samples
+            yield kept, queries
 
 
 def _fold(article_id: str) -> int:
