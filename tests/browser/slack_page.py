@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -17,6 +17,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from bot.local.workspace import Person
 
 WAIT = 10.0
+_DETACHED = "does not belong to the document"
 
 
 def _literal(text: str) -> str:
@@ -32,10 +33,20 @@ class SlackPage:
         self.shots = 0
 
     def wait(self, condition: Any, message: str = "") -> Any:
-        waiting = WebDriverWait(
-            self.driver, WAIT, ignored_exceptions=(StaleElementReferenceException,)
-        )
-        return waiting.until(condition, message)
+        """Until `condition` holds; an element the page swapped out while it was being read
+        means "not yet", as it would to a person looking again."""
+
+        def attempt(driver: Any) -> Any:
+            try:
+                return condition(driver)
+            except WebDriverException as exc:
+                # Chromium reports a node swapped out mid-read either as a stale element or,
+                # between two protocol calls, as this inspector error (seen in CI)
+                if isinstance(exc, StaleElementReferenceException) or _DETACHED in str(exc):
+                    return False
+                raise
+
+        return WebDriverWait(self.driver, WAIT).until(attempt, message)
 
     def open(self, person: Person) -> None:
         self.driver.get(f"{self.url}/?as={person.id}")
