@@ -11,7 +11,7 @@ tuned encoder, cache under `JETHRO_CACHE_DIR` or /tmp/jcache); the held-out repo
 articles and left-out examples). For each score (the confidence alone, or its logit plus `w`
 times the best article's cosine minus its own texts' mean cosine to it, the one feature that
 separated left-out articles' reports best here) and each assumed share of unknown reports, the
-answer threshold is chosen on the held-out reports as `choose_thresholds` chooses it (weighted,
+answer threshold is chosen on the held-out reports by `choose_thresholds`' own search (weighted,
 precision one standard error down, target 0.95), then applied to the stream: precision and
 deflection per base. A study, never read by the product.
 """
@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from knowledge.calibration.held_out import folds
+from knowledge.calibration.thresholds import _answer_threshold, _weights
 from knowledge.embedding_cache import EmbeddingCache
 from knowledge.evaluate import OOS, read_queries
 from knowledge.loader import load_kb
@@ -47,8 +48,9 @@ class Judged:
     right: np.ndarray
     known: np.ndarray
 
-    def score(self, weight: float) -> np.ndarray:
-        return np.asarray(self.logit + weight * self.closer)
+    def confidence(self, weight: float) -> np.ndarray:
+        """The confidence with `weight` times the closeness added to its logit (0: as is)."""
+        return np.asarray(1.0 / (1.0 + np.exp(-(self.logit + weight * self.closer))))
 
 
 def judged(matcher: SemanticMatcher, reports: list[tuple[str, str | None]]) -> Judged:
@@ -82,23 +84,24 @@ def held_out(factory: MatcherFactory, served: SemanticMatcher, cache: EmbeddingC
 
 
 def threshold(samples: Judged, weight: float, share: float) -> float | None:
-    """As `knowledge.calibration.thresholds._answer_threshold`, on `samples.score(weight)`."""
-    score, known = samples.score(weight), samples.known
-    w = np.where(known, (1 - share) / max(known.sum(), 1), share / max((~known).sum(), 1))
-    order = np.argsort(-score, kind="stable")
-    ww, good = w[order], (samples.right & known)[order]
-    total, hits = np.cumsum(ww), np.cumsum(ww * good)
-    precision = hits / total
-    effective = total**2 / np.cumsum(ww**2)
-    spread = np.sqrt(precision * (1 - precision) / np.maximum(effective, 1.0))
-    reached = np.flatnonzero(precision - spread >= TARGET)
-    return float(score[order][reached[-1]]) if len(reached) else None
+    """The answer threshold `choose_thresholds` searches for (before its cap at the shipped one)
+    with unknown reports weighted to `share` (every best article answerable, as on these
+    bases)."""
+    confidence, known = samples.confidence(weight), samples.known
+    found = _answer_threshold(
+        confidence,
+        samples.right & known,
+        np.ones(len(known), dtype=bool),
+        _weights(known, share),
+        TARGET,
+    )
+    return None if found is None else found[0]
 
 
 def measured(stream: Judged, weight: float, at: float | None) -> str:
     if at is None:
         return "none reaches"
-    answered = stream.score(weight) >= at
+    answered = stream.confidence(weight) >= at
     precision = (answered & stream.right).sum() / max(answered.sum(), 1)
     deflection = (answered & stream.right & stream.known).sum() / max(stream.known.sum(), 1)
     return f"{precision:.3f} / {deflection:.3f}"

@@ -152,12 +152,12 @@ def _precision_at(
     return precision, math.sqrt(precision * (1 - precision) / max(effective, 1.0))
 
 
-def _weights(known: np.ndarray) -> np.ndarray:
-    """Known reports share 1 - UNKNOWN_SHARE of the weight, unknown ones the rest."""
+def _weights(known: np.ndarray, share: float = UNKNOWN_SHARE) -> np.ndarray:
+    """Known reports share 1 - `share` of the weight, unknown ones the rest."""
     n_known, n_unknown = int(known.sum()), int((~known).sum())
     if not n_unknown or not n_known:
         return np.ones(len(known))
-    return np.where(known, (1 - UNKNOWN_SHARE) / n_known, UNKNOWN_SHARE / n_unknown)
+    return np.where(known, (1 - share) / n_known, share / n_unknown)
 
 
 def _answer_threshold(
