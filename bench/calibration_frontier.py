@@ -52,6 +52,11 @@ class Judged:
         """The confidence with `weight` times the closeness added to its logit (0: as is)."""
         return np.asarray(1.0 / (1.0 + np.exp(-(self.logit + weight * self.closer))))
 
+    @property
+    def share(self) -> float:
+        """The share of these reports about a problem the base has no article for."""
+        return float(1.0 - self.known.mean())
+
 
 def judged(matcher: SemanticMatcher, reports: list[tuple[str, str | None]]) -> Judged:
     rows = []
@@ -61,10 +66,8 @@ def judged(matcher: SemanticMatcher, reports: list[tuple[str, str | None]]) -> J
             continue
         conf = min(max(matcher.confidence(ranked), 1e-6), 1 - 1e-6)
         best = ranked[0]
-        closer = (best.similarity or 0.0) - matcher._typical[best.article.id]
-        rows.append(
-            (np.log(conf / (1 - conf)), closer, best.article.id == label, label is not None)
-        )
+        gap = (best.similarity or 0.0) - matcher._typical[best.article.id]
+        rows.append((np.log(conf / (1 - conf)), gap, best.article.id == label, label is not None))
     logit, closer, right, known = (np.array(col) for col in zip(*rows, strict=True))
     return Judged(logit, closer, right.astype(bool), known.astype(bool))
 
@@ -111,6 +114,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("bases", type=Path, nargs="+")
     parser.add_argument("--split", default="test")
+    parser.add_argument(
+        "--shares", type=float, nargs="+", default=SHARES, help="assumed unknown shares to try"
+    )
     args = parser.parse_args()
     cache_dir = Path(os.environ.get("JETHRO_CACHE_DIR", "/tmp/jcache"))
     factory = MatcherFactory(MatcherChoice.SEMANTIC, None, cache_dir)
@@ -124,11 +130,12 @@ def main() -> None:
         stream = [(q.text, None if q.label == OOS else q.label) for q in queries]
         studied[folder.name] = (held_out(factory, matcher, cache), judged(matcher, stream))
     names = list(studied)
+    print("true unknown share: " + ", ".join(f"{n} {s.share:.3f}" for n, (_, s) in studied.items()))
     print("| score | unknown share | " + " | ".join(names) + " |")
     print("|---|---|" + "---|" * len(names))
     for weight in WEIGHTS:
         label = "confidence" if not weight else f"logit + {weight:g} x (cosine - typical)"
-        for share in SHARES:
+        for share in args.shares:
             cells = [measured(s, weight, threshold(h, weight, share)) for h, s in studied.values()]
             print(f"| {label} | {share:.2f} | " + " | ".join(cells) + " |")
 
