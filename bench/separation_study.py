@@ -37,6 +37,7 @@ from knowledge.semantic import SemanticMatcher
 
 FLOOR = 0.9
 """Wrong answers at lower confidence are already escalated by every threshold in use."""
+FOLDS = 5
 FEATURES = ("confidence", "closer", "coverage min", "coverage mean", "gap min", "gap mean")
 Array = npt.NDArray[np.float64]
 
@@ -51,17 +52,12 @@ def auc(score: Array, right: npt.NDArray[np.bool_]) -> float:
 
 
 def _ranks(values: Array) -> Array:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(1, len(values) + 1)
-    for value in np.unique(values):  # ties share their mean rank
-        tied = values == value
-        if tied.sum() > 1:
-            ranks[tied] = ranks[tied].mean()
-    return ranks
+    """1-based ranks, ties sharing their mean rank."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return (np.cumsum(counts) - (counts - 1) / 2)[inverse]
 
 
-def cross_fitted(features: Array, right: npt.NDArray[np.bool_], folds: int = 5) -> Array:
+def cross_fitted(features: Array, right: npt.NDArray[np.bool_], folds: int = FOLDS) -> Array:
     """Each row's logistic-regression score from a model fitted on the other folds."""
     fold = np.random.default_rng(0).integers(0, folds, len(right))
     out = np.zeros(len(right))
@@ -89,12 +85,16 @@ def study(matcher: SemanticMatcher, folder: Path) -> tuple[Array, npt.NDArray[np
     encoder = matcher.encoder.inner if isinstance(matcher.encoder, BatchingEncoder) else None
     assert isinstance(encoder, BertEncoder), "the semantic matcher's own encoder is needed"
     own = {a.id: np.concatenate(_tokens(encoder, [*a.examples, a.title])) for a in matcher.articles}
-    queries = read_queries(folder / "queries-test.jsonl")
-    rows, right = [], []
-    for query, tokens in zip(queries, _tokens(encoder, [q.text for q in queries]), strict=True):
+    answered = []
+    for query in read_queries(folder / "queries-test.jsonl"):
         ranked = matcher.rank(query.text, limit=10)
         confidence = matcher.confidence(ranked) if ranked else 0.0
-        if confidence < FLOOR or len(ranked) < 2 or not len(tokens):
+        if confidence >= FLOOR and len(ranked) >= 2:
+            answered.append((query, ranked, confidence))
+    rows, right = [], []
+    reports = _tokens(encoder, [query.text for query, _, _ in answered])
+    for (query, ranked, confidence), tokens in zip(answered, reports, strict=True):
+        if not len(tokens):
             continue
         best, second = ranked[0].article.id, ranked[1].article.id
         coverage = (tokens @ own[best].T).max(axis=1)
@@ -120,7 +120,8 @@ def main() -> None:
         assert isinstance(matcher, SemanticMatcher)
         features, right = study(matcher, folder)
         aucs = [auc(features[:, i], right) for i in range(len(FEATURES))]
-        aucs.append(auc(cross_fitted(features, right), right))
+        few = (~right).sum() < FOLDS  # a fold without a wrong answer fits nothing
+        aucs.append(float("nan") if few else auc(cross_fitted(features, right), right))
         cells = " | ".join(f"{a:.3f}" for a in aucs)
         print(f"| {folder.name} | {len(right)} | {int((~right).sum())} | {cells} |")
 
